@@ -1,0 +1,4 @@
+package store
+
+// Rebind exposes rebind to the external tests.
+var Rebind = rebind

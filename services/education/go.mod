@@ -1,0 +1,3 @@
+module github.com/attest-ehr/attest/services/education
+
+go 1.26.0

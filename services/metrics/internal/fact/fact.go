@@ -1,0 +1,255 @@
+// Package fact derives per-patient facts about reporting entities from the domain
+// events: for now, "patient P was seen by entity X on day D" from encounters. Facts are
+// held with the number of events supporting them, so that a correction or deletion
+// retracts a fact exactly when nothing supports it any more, and every change of a
+// fact is published on metrics.fact.v1 through the outbox.
+package fact
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/attest-ehr/attest/libs/contract"
+	"github.com/attest-ehr/attest/libs/event"
+	"github.com/attest-ehr/attest/libs/outbox"
+	"github.com/attest-ehr/attest/libs/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrations are the package's schema migrations, one folder per dialect.
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations") // cannot fail: the folder is embedded
+	return sub
+}
+
+// Group is the consumer group that derives facts from records' events.
+const Group = "metrics.records"
+
+// Topics are the topics Group consumes.
+var Topics = []string{contract.TopicEncounter}
+
+const source = "metrics"
+
+// Deriver is the event handler that derives facts.
+type Deriver struct {
+	db     *store.DB
+	loc    *time.Location // the time zone whose calendar days facts are dated in
+	notify func()
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewDeriver returns a Deriver writing to db. Days are calendar days in loc. notify is
+// called after each commit that published facts.
+func NewDeriver(db *store.DB, loc *time.Location, notify func(), log *slog.Logger) *Deriver {
+	return &Deriver{db: db, loc: loc, notify: notify, log: log, now: time.Now}
+}
+
+// key identifies one fact.
+type key struct {
+	entity    contract.Entity
+	patientID string
+	day       string
+}
+
+// Handle applies one records event exactly once: the processed-event mark, the fact
+// changes and the published facts commit together.
+func (d *Deriver) Handle(ctx context.Context, e event.Event) error {
+	published := false
+	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+		first, err := outbox.Processed(ctx, tx, Group, e.ID)
+		if err != nil || !first {
+			return err
+		}
+		var (
+			encounterID, patientID string
+			want                   []key
+		)
+		switch e.Type {
+		case contract.EncounterRecorded, contract.EncounterCorrected:
+			var enc contract.Encounter
+			if err := e.Decode(&enc); err != nil {
+				return err
+			}
+			if enc.EncounterID == "" || enc.PatientID == "" {
+				return event.Permanent(fmt.Errorf("%s %s: encounter_id and patient_id are required", e.Type, e.ID))
+			}
+			encounterID, patientID, want = enc.EncounterID, enc.PatientID, d.seenBy(enc)
+		case contract.EncounterDeleted:
+			var ref contract.EncounterRef
+			if err := e.Decode(&ref); err != nil {
+				return err
+			}
+			encounterID, patientID = ref.EncounterID, ref.PatientID
+		default:
+			// A type added to the topic after this consumer was written: nothing to derive.
+			d.log.DebugContext(ctx, "ignoring event type", "type", e.Type, "id", e.ID)
+			return nil
+		}
+		n, err := d.reconcile(ctx, tx, e, encounterID, patientID, want)
+		published = n > 0
+		return err
+	})
+	if err == nil && published {
+		d.notify()
+	}
+	return err
+}
+
+// seenBy lists the entities that saw the patient in enc: the rendering clinician, the
+// clinician within the billing group, the group, and the hospital.
+func (d *Deriver) seenBy(enc contract.Encounter) []key {
+	day := enc.Start.In(d.loc).Format(time.DateOnly)
+	var ents []contract.Entity
+	if enc.RenderingNPI != "" {
+		ents = append(ents, contract.Entity{Kind: contract.EntityNPI, ID: enc.RenderingNPI})
+		if enc.BillingTIN != "" {
+			ents = append(ents,
+				contract.Entity{Kind: contract.EntityTINNPI, ID: enc.BillingTIN + "/" + enc.RenderingNPI},
+				contract.Entity{Kind: contract.EntityTIN, ID: enc.BillingTIN})
+		}
+	}
+	if enc.CCN != "" {
+		ents = append(ents, contract.Entity{Kind: contract.EntityCCN, ID: enc.CCN})
+	}
+	out := make([]key, len(ents))
+	for i, ent := range ents {
+		out[i] = key{ent, enc.PatientID, day}
+	}
+	return out
+}
+
+// reconcile makes the facts an encounter supports equal want, adjusting support
+// counts and publishing each fact that becomes true or stops being true. It returns
+// how many fact events it published.
+func (d *Deriver) reconcile(ctx context.Context, tx *store.Tx, cause event.Event, encounterID, patientID string, want []key) (int, error) {
+	have, err := d.supported(ctx, tx, encounterID, patientID)
+	if err != nil {
+		return 0, err
+	}
+	wantSet := make(map[key]bool, len(want))
+	for _, k := range want {
+		wantSet[k] = true
+	}
+	var gone []key
+	for k := range have {
+		if !wantSet[k] {
+			gone = append(gone, k)
+		}
+	}
+	// Retract in a fixed order, so that replaying the same events publishes the same facts.
+	slices.SortFunc(gone, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.entity.String(), b.entity.String()), cmp.Compare(a.day, b.day))
+	})
+	var events []event.Event
+	for _, k := range gone {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM encounter_facts WHERE encounter_id = ? AND entity_kind = ?
+			AND entity_id = ? AND day = ?`, encounterID, k.entity.Kind, k.entity.ID, k.day); err != nil {
+			return 0, fmt.Errorf("drop encounter fact: %w", err)
+		}
+		gone, err := d.adjust(ctx, tx, k, -1)
+		if err != nil {
+			return 0, err
+		}
+		if gone {
+			ev, err := d.factEvent(contract.FactRetracted, k, cause)
+			if err != nil {
+				return 0, err
+			}
+			events = append(events, ev)
+		}
+	}
+	for _, k := range want {
+		if have[k] {
+			continue
+		}
+		have[k] = true // a key listed twice in want counts once
+		if _, err := tx.ExecContext(ctx, `INSERT INTO encounter_facts (encounter_id, patient_id, entity_kind,
+			entity_id, day) VALUES (?, ?, ?, ?, ?)`, encounterID, k.patientID, k.entity.Kind, k.entity.ID, k.day); err != nil {
+			return 0, fmt.Errorf("add encounter fact: %w", err)
+		}
+		born, err := d.adjust(ctx, tx, k, +1)
+		if err != nil {
+			return 0, err
+		}
+		if born {
+			ev, err := d.factEvent(contract.FactAsserted, k, cause)
+			if err != nil {
+				return 0, err
+			}
+			events = append(events, ev)
+		}
+	}
+	if len(events) == 0 {
+		return 0, nil
+	}
+	return len(events), outbox.Add(ctx, tx, contract.TopicFact, events...)
+}
+
+// supported returns the facts an encounter supports now.
+func (d *Deriver) supported(ctx context.Context, tx *store.Tx, encounterID, patientID string) (map[key]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT entity_kind, entity_id, day FROM encounter_facts
+		WHERE encounter_id = ?`, encounterID)
+	if err != nil {
+		return nil, fmt.Errorf("load encounter facts: %w", err)
+	}
+	defer rows.Close()
+	have := map[key]bool{}
+	for rows.Next() {
+		k := key{patientID: patientID}
+		if err := rows.Scan(&k.entity.Kind, &k.entity.ID, &k.day); err != nil {
+			return nil, fmt.Errorf("scan encounter fact: %w", err)
+		}
+		have[k] = true
+	}
+	return have, rows.Err()
+}
+
+// adjust changes a fact's support by delta and reports whether the fact changed
+// between held and not held.
+func (d *Deriver) adjust(ctx context.Context, tx *store.Tx, k key, delta int) (changed bool, err error) {
+	var support int
+	err = tx.QueryRowContext(ctx, `SELECT support FROM seen_facts WHERE entity_kind = ? AND entity_id = ?
+		AND patient_id = ? AND day = ?`, k.entity.Kind, k.entity.ID, k.patientID, k.day).Scan(&support)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("load fact support: %w", err)
+	}
+	next := support + delta
+	switch {
+	case next < 0:
+		return false, fmt.Errorf("fact support below zero for entity %s", k.entity)
+	case next == 0:
+		_, err = tx.ExecContext(ctx, `DELETE FROM seen_facts WHERE entity_kind = ? AND entity_id = ?
+			AND patient_id = ? AND day = ?`, k.entity.Kind, k.entity.ID, k.patientID, k.day)
+	case support == 0:
+		_, err = tx.ExecContext(ctx, `INSERT INTO seen_facts (entity_kind, entity_id, patient_id, day, support)
+			VALUES (?, ?, ?, ?, ?)`, k.entity.Kind, k.entity.ID, k.patientID, k.day, next)
+	default:
+		_, err = tx.ExecContext(ctx, `UPDATE seen_facts SET support = ? WHERE entity_kind = ? AND entity_id = ?
+			AND patient_id = ? AND day = ?`, next, k.entity.Kind, k.entity.ID, k.patientID, k.day)
+	}
+	if err != nil {
+		return false, fmt.Errorf("write fact support: %w", err)
+	}
+	return (support == 0) != (next == 0), nil
+}
+
+func (d *Deriver) factEvent(typ string, k key, cause event.Event) (event.Event, error) {
+	day, err := time.ParseInLocation(time.DateOnly, k.day, d.loc)
+	if err != nil {
+		return event.Event{}, fmt.Errorf("fact day: %w", err)
+	}
+	return event.New(typ, source, k.patientID, day, d.now(), contract.Fact{
+		Kind: contract.FactSeen, Entity: k.entity, PatientID: k.patientID, Day: k.day, Because: cause.ID,
+	})
+}

@@ -1,0 +1,2 @@
+DROP TABLE seen_facts;
+DROP TABLE encounter_facts;

@@ -1,0 +1,2 @@
+DROP TABLE encounters;
+DROP TABLE patients;
