@@ -7,7 +7,7 @@ MODULES := libs $(wildcard services/*)
 PKGS    := github.com/attest-ehr/attest/...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+STATICCHECK_VERSION := v0.8.2
 BIN := bin
 
 .PHONY: run build test test-race bench lint docs clean help
@@ -16,7 +16,9 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 run: ## the whole platform in one process with embedded defaults; console at http://localhost:8080
-	go run -ldflags "$(LDFLAGS)" ./services/platform/cmd/attest run
+	@mkdir -p $(BIN)
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/attest ./services/platform/cmd/attest
+	exec $(BIN)/attest run
 
 build: ## compile the attest binary and every service's own binary into bin/
 	@mkdir -p $(BIN)
@@ -37,7 +39,8 @@ bench: ## benchmarks; results and commands in docs/benchmarks.md
 lint: ## gofmt, go vet and staticcheck (pinned)
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet $(PKGS)
-	go run $(STATICCHECK) $(PKGS)
+	go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$$(go env GOPATH)/bin/staticcheck $(PKGS)
 
 docs: ## regenerate generated documentation (docs/events.md)
 	go test ./libs/contract -run TestEventsDoc -update -count=1

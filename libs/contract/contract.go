@@ -11,7 +11,10 @@
 // stale.
 package contract
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Topics. Each topic carries one entity stream of one owner, so the created, updated
 // and deleted events of one key stay ordered.
@@ -46,25 +49,8 @@ type Spec struct {
 	Doc     string // when it is published and what it means
 }
 
-// Catalog is every event type of the platform.
-var Catalog = []Spec{
-	{PatientRegistered, TopicPatient, "records", "patient ID", Patient{},
-		"A patient was registered with an organization. Carries no demographics: those stay in records."},
-	{PatientUpdated, TopicPatient, "records", "patient ID", Patient{},
-		"A patient's non-PHI attributes changed (organization, opt-outs, deceased)."},
-	{PatientDeleted, TopicPatient, "records", "patient ID", PatientRef{},
-		"A patient was removed (entered in error). Downstream state about the patient is retracted."},
-	{EncounterRecorded, TopicEncounter, "records", "patient ID", Encounter{},
-		"An encounter (office visit, telehealth, inpatient stay, ED visit, observation) was recorded."},
-	{EncounterCorrected, TopicEncounter, "records", "patient ID", Encounter{},
-		"An encounter was corrected; the payload is the full corrected encounter and replaces the previous one."},
-	{EncounterDeleted, TopicEncounter, "records", "patient ID", EncounterRef{},
-		"An encounter was deleted (entered in error); whatever it counted for is retracted."},
-	{FactAsserted, TopicFact, "metrics", "patient ID", Fact{},
-		"A derived per-patient fact became true for an entity (e.g. the patient was seen by an NPI on a day)."},
-	{FactRetracted, TopicFact, "metrics", "patient ID", Fact{},
-		"A previously asserted fact stopped being true (the event that supported it was corrected or deleted)."},
-}
+// Catalog is every event type of the platform: each owner's list, in one place.
+var Catalog = slices.Concat(recordsCatalog, messagingCatalog, educationCatalog, metricsCatalog)
 
 // Lookup returns the Spec of an event type.
 func Lookup(typ string) (Spec, bool) {

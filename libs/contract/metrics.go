@@ -34,3 +34,11 @@ type Entity struct {
 
 // String is "kind:id", the form used in URLs and on the command line.
 func (e Entity) String() string { return e.Kind + ":" + e.ID }
+
+// metricsCatalog lists the events metrics publishes.
+var metricsCatalog = []Spec{
+	{FactAsserted, TopicFact, "metrics", "patient ID", Fact{},
+		"A derived per-patient fact became true for an entity (e.g. the patient was seen by an NPI on a day)."},
+	{FactRetracted, TopicFact, "metrics", "patient ID", Fact{},
+		"A previously asserted fact stopped being true (the event that supported it was corrected or deleted)."},
+}

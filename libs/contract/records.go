@@ -43,3 +43,19 @@ type EncounterRef struct {
 	EncounterID string `json:"encounter_id"`
 	PatientID   string `json:"patient_id"`
 }
+
+// recordsCatalog lists the events records publishes.
+var recordsCatalog = []Spec{
+	{PatientRegistered, TopicPatient, "records", "patient ID", Patient{},
+		"A patient was registered with an organization. Carries no demographics: those stay in records."},
+	{PatientUpdated, TopicPatient, "records", "patient ID", Patient{},
+		"A patient's non-PHI attributes changed (organization, opt-outs, deceased)."},
+	{PatientDeleted, TopicPatient, "records", "patient ID", PatientRef{},
+		"A patient was removed (entered in error). Downstream state about the patient is retracted."},
+	{EncounterRecorded, TopicEncounter, "records", "patient ID", Encounter{},
+		"An encounter (office visit, telehealth, inpatient stay, ED visit, observation) was recorded."},
+	{EncounterCorrected, TopicEncounter, "records", "patient ID", Encounter{},
+		"An encounter was corrected; the payload is the full corrected encounter and replaces the previous one."},
+	{EncounterDeleted, TopicEncounter, "records", "patient ID", EncounterRef{},
+		"An encounter was deleted (entered in error); whatever it counted for is retracted."},
+}

@@ -26,12 +26,18 @@ const (
 	TooLarge                    // the request body or a field is over its limit (413)
 	RateLimited                 // slow down (429)
 	Unavailable                 // a dependency is down; try again (503)
+
+	// UnsupportedMediaType: the request body is in a format the endpoint does not
+	// take, e.g. a JSON API sent text/plain (415). Kept apart from Invalid because
+	// the fix is the client's Content-Type, not the content.
+	UnsupportedMediaType
 )
 
 var kindNames = [...]string{
 	Other: "internal", Invalid: "invalid", Unprocessable: "unprocessable", NotFound: "not_found",
 	Conflict: "conflict", Unauthenticated: "unauthenticated", Forbidden: "forbidden",
 	TooLarge: "too_large", RateLimited: "rate_limited", Unavailable: "unavailable",
+	UnsupportedMediaType: "unsupported_media_type",
 }
 
 // String is the machine-readable code of the kind, as used in API error bodies.

@@ -211,22 +211,13 @@ func (o overlayFS) ReadDir(name string) ([]fs.DirEntry, error) {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
 	}
 	entries := make([]fs.DirEntry, 0, len(o))
-	for n, f := range o {
+	for _, f := range o {
 		info, err := fs.Stat(f.fsys, f.path)
 		if err != nil {
 			return nil, err
 		}
-		entries = append(entries, renamedEntry{fs.FileInfoToDirEntry(info), n})
+		entries = append(entries, fs.FileInfoToDirEntry(info)) // named by its base name, the overlay's key
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	return entries, nil
 }
-
-// renamedEntry reports the overlay's name for a file; the same as its base name
-// today, but the overlay's name is the one Open understands.
-type renamedEntry struct {
-	fs.DirEntry
-	name string
-}
-
-func (e renamedEntry) Name() string { return e.name }

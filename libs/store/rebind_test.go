@@ -24,7 +24,7 @@ func TestRebind(t *testing.T) {
 		{"block comment", "SELECT /* ? /* nested ? */ ? */ ?", "SELECT /* ? /* nested ? */ ? */ $1"},
 		{"dollar quote", "SELECT $$ ? $$, ?", "SELECT $$ ? $$, $1"},
 		{"tagged dollar quote", "SELECT $fn$ ? $x$ ? $fn$, ?", "SELECT $fn$ ? $x$ ? $fn$, $1"},
-		{"positional left alone", "SELECT $1, ?", "SELECT $1, $2"},
+		{"existing $n copied verbatim", "SELECT $1, ?", "SELECT $1, $1"},
 		{"dollar inside identifier", "SELECT a$b$, ?", "SELECT a$b$, $1"},
 		{"unterminated string", "SELECT ?, 'oops ?", "SELECT $1, 'oops ?"},
 		{"ten or more", "?,?,?,?,?,?,?,?,?,?,?", "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11"},

@@ -41,9 +41,9 @@ const (
 
 // Config says which database a service uses.
 type Config struct {
-	// URL is the DATABASE_URL: postgres://… or postgresql://… (any libpq-style URL pgx
-	// accepts), sqlite:///abs/file.db or sqlite:rel/file.db, or "" for a SQLite file
-	// named "<Service>.db" in DataDir.
+	// URL is the DATABASE_URL: postgres://… or postgresql://… (any URL pgx accepts),
+	// sqlite:///abs/file.db or sqlite:rel/file.db (relative to the working directory),
+	// or "" for a SQLite file named "<Service>.db" in DataDir.
 	URL string
 
 	// Service is the owning service, a lower-case identifier such as "records". It is

@@ -37,9 +37,11 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // returns an error or panics. fn's error is returned as is, so its kind survives; a
 // failed commit is returned wrapped, never dropped.
 //
-// On SQLite, BEGIN takes the write lock (see Open), so transactions run one at a time;
-// keep them short and never wait inside one for anything but the database. Do not
-// use db (rather than tx) inside fn: on SQLite that waits for the lock fn holds.
+// On SQLite, BEGIN takes the write lock (see Open), so transactions run one at a time:
+// keep them short, and never wait inside one for anything but the database (publish
+// events through package outbox, not to the broker). Inside fn use tx, not db: on
+// SQLite a write through db waits for the lock fn holds, and fails after the busy
+// timeout.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -93,7 +93,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 			continue
 		}
 		routed = append(routed, name)
-		mux.Handle("/"+name+"/", http.StripPrefix("/"+name, log.Middleware(name, h)))
+		mux.Handle("/"+name+"/", http.StripPrefix("/"+name, log.Middleware(name, httpapi.Instrument(name, h, d.Tracing, d.Metrics, d.Log))))
 	}
 	client := &http.Client{Transport: &console.Transport{Local: cfg.Local, Upstream: cfg.Upstreams}}
 	console.New(routed, client, d.Log).Routes(mux)

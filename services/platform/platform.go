@@ -213,7 +213,7 @@ func (p *Platform) routes(local map[string]http.Handler) http.Handler {
 		mux.Handle("/", gw)
 	} else {
 		for name, h := range local {
-			mux.Handle("/"+name+"/", http.StripPrefix("/"+name, h))
+			mux.Handle("/"+name+"/", http.StripPrefix("/"+name, httpapi.Route(h)))
 		}
 	}
 	return httpapi.Instrument("attest", mux, p.infra.Tel.Tracing, p.infra.Tel.Metrics, p.infra.Tel.Log)

@@ -15,11 +15,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// The OpenCensus-era stats worker started by a transitive import of otel's
-		// Prometheus bridge is process-wide and never stops; it holds nothing of ours.
-		goleak.IgnoreAnyFunction("go.opencensus.io/stats/view.(*worker).start"),
-	)
+	goleak.VerifyTestMain(m)
 }
 
 // started is a platform serving on a free port.

@@ -1,0 +1,4 @@
+package contract
+
+// educationCatalog lists the events education publishes.
+var educationCatalog = []Spec{}

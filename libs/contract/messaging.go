@@ -1,0 +1,4 @@
+package contract
+
+// messagingCatalog lists the events messaging publishes.
+var messagingCatalog = []Spec{}
