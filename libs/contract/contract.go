@@ -21,6 +21,9 @@ import (
 const (
 	TopicPatient   = "records.patient.v1"
 	TopicEncounter = "records.encounter.v1"
+	TopicProblem   = "records.problem.v1"
+	TopicMed       = "records.medication.v1"
+	TopicResult    = "records.result.v1"
 	TopicFact      = "metrics.fact.v1"
 )
 
@@ -33,6 +36,18 @@ const (
 	EncounterRecorded  = "records.encounter.recorded"
 	EncounterCorrected = "records.encounter.corrected"
 	EncounterDeleted   = "records.encounter.deleted"
+
+	ProblemRecorded  = "records.problem.recorded"
+	ProblemCorrected = "records.problem.corrected"
+	ProblemDeleted   = "records.problem.deleted"
+
+	MedicationRecorded  = "records.medication.recorded"
+	MedicationCorrected = "records.medication.corrected"
+	MedicationDeleted   = "records.medication.deleted"
+
+	ResultRecorded  = "records.result.recorded"
+	ResultCorrected = "records.result.corrected"
+	ResultDeleted   = "records.result.deleted"
 
 	FactAsserted  = "metrics.fact.asserted"
 	FactRetracted = "metrics.fact.retracted"
@@ -50,7 +65,7 @@ type Spec struct {
 }
 
 // Catalog is every event type of the platform: each owner's list, in one place.
-var Catalog = slices.Concat(recordsCatalog, messagingCatalog, educationCatalog, metricsCatalog)
+var Catalog = slices.Concat(recordsCatalog, clinicalCatalog, messagingCatalog, educationCatalog, metricsCatalog)
 
 // Lookup returns the Spec of an event type.
 func Lookup(typ string) (Spec, bool) {
