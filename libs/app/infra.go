@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/attest-ehr/attest/libs/cache"
+	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/libs/telemetry"
 )
@@ -23,10 +25,11 @@ type Env struct {
 	DatabaseURL string   // DATABASE_URL: postgres://… (a schema per service) or sqlite:…; empty: SQLite under DataDir.
 	RedisURL    string   // REDIS_URL: redis://…; empty: an in-process Redis-protocol server.
 	Brokers     []string // KAFKA_BROKERS: comma-separated host:port list; empty: see the caller.
+	Partitions  int      // ATTEST_PARTITIONS: partitions of topics created at start. Default: 3.
 }
 
 // EnvFrom reads Env through getenv.
-func EnvFrom(getenv func(string) string) Env {
+func EnvFrom(getenv func(string) string) (Env, error) {
 	e := Env{
 		DataDir:     getenv("ATTEST_DATA_DIR"),
 		DatabaseURL: getenv("DATABASE_URL"),
@@ -35,12 +38,20 @@ func EnvFrom(getenv func(string) string) Env {
 	if e.DataDir == "" {
 		e.DataDir = "data"
 	}
+	e.Partitions = 3
+	if s := getenv("ATTEST_PARTITIONS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1024 {
+			return Env{}, errs.Field(errs.Invalid, "ATTEST_PARTITIONS", "a whole number from 1 to 1024")
+		}
+		e.Partitions = n
+	}
 	for _, b := range strings.Split(getenv("KAFKA_BROKERS"), ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			e.Brokers = append(e.Brokers, b)
 		}
 	}
-	return e
+	return e, nil
 }
 
 // Infra holds the process-wide connections: telemetry, Redis, the brokers. Deps

@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/attest-ehr/attest/libs/contract"
+	"github.com/attest-ehr/attest/libs/event"
 	"github.com/attest-ehr/attest/libs/httpapi"
 	"github.com/attest-ehr/attest/libs/serve"
 )
@@ -34,7 +36,10 @@ func Main(name string, build NewFunc) {
 
 // Run is Main without the process: it returns when ctx is done or on error.
 func Run(ctx context.Context, name string, getenv func(string) string, build NewFunc) error {
-	env := EnvFrom(getenv)
+	env, err := EnvFrom(getenv)
+	if err != nil {
+		return err
+	}
 	if len(env.Brokers) == 0 {
 		env.Brokers = []string{DefaultBroker}
 	}
@@ -46,6 +51,11 @@ func Run(ctx context.Context, name string, getenv func(string) string, build New
 	d, err := in.Deps(ctx, name)
 	if err != nil {
 		return err
+	}
+	// Consumers joining a group before their topics exist get no partitions, so a
+	// service alone makes sure every contract topic exists; existing ones are kept.
+	if err := event.EnsureTopics(ctx, d.Events(), env.Partitions, contract.Topics()...); err != nil {
+		return fmt.Errorf("create topics: %w", err)
 	}
 	svc, err := build(ctx, getenv, d)
 	if err != nil {

@@ -79,3 +79,14 @@ func Lookup(typ string) (Spec, bool) {
 
 // Date is a calendar day, "YYYY-MM-DD", as used for fact days and reporting periods.
 const Date = time.DateOnly
+
+// Topics lists every topic of the catalogue once, in catalogue order.
+func Topics() []string {
+	var ts []string
+	for _, s := range Catalog {
+		if !slices.Contains(ts, s.Topic) {
+			ts = append(ts, s.Topic)
+		}
+	}
+	return ts
+}

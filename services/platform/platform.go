@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,29 +43,17 @@ var Services = []string{records.Name, messaging.Name, education.Name, metrics.Na
 type Options struct {
 	Addr       string   // HTTP listen address. ATTEST_HTTP_ADDR; default ":8080".
 	Services   []string // the services to run; default all
-	Partitions int      // partitions of each topic the embedded broker creates. ATTEST_PARTITIONS; default 3.
 	BrokerAddr string   // the embedded broker's address. ATTEST_BROKER_ADDR; default 127.0.0.1 with a free port.
 }
 
 // OptionsFromEnv reads Options through getenv.
 func OptionsFromEnv(getenv func(string) string) (Options, error) {
-	o := Options{Addr: getenv("ATTEST_HTTP_ADDR"), BrokerAddr: getenv("ATTEST_BROKER_ADDR")}
-	if s := getenv("ATTEST_PARTITIONS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1024 {
-			return Options{}, errs.Field(errs.Invalid, "ATTEST_PARTITIONS", "a whole number from 1 to 1024")
-		}
-		o.Partitions = n
-	}
-	return o, nil
+	return Options{Addr: getenv("ATTEST_HTTP_ADDR"), BrokerAddr: getenv("ATTEST_BROKER_ADDR")}, nil
 }
 
 func (o *Options) defaults() error {
 	if o.Addr == "" {
 		o.Addr = ":8080"
-	}
-	if o.Partitions == 0 {
-		o.Partitions = 3
 	}
 	if o.BrokerAddr == "" {
 		o.BrokerAddr = "127.0.0.1:0"
@@ -82,16 +69,8 @@ func (o *Options) defaults() error {
 	return nil
 }
 
-// Topics are the topics the platform creates at start.
-func Topics() []string {
-	var ts []string
-	for _, s := range contract.Catalog {
-		if !slices.Contains(ts, s.Topic) {
-			ts = append(ts, s.Topic)
-		}
-	}
-	return ts
-}
+// Topics are the topics the platform creates at start: every topic of the contract.
+func Topics() []string { return contract.Topics() }
 
 type running struct {
 	name string
@@ -115,7 +94,10 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (_ *Plat
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	env := app.EnvFrom(getenv)
+	env, err := app.EnvFrom(getenv)
+	if err != nil {
+		return nil, err
+	}
 	p := &Platform{opts: opts}
 	defer func() {
 		if err != nil {
@@ -125,7 +107,7 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (_ *Plat
 	if len(env.Brokers) == 0 {
 		p.broker, err = broker.Start(broker.Config{
 			Addr: opts.BrokerAddr, DataDir: filepath.Join(env.DataDir, "broker"),
-			Partitions: opts.Partitions, Topics: Topics(),
+			Partitions: env.Partitions, Topics: Topics(),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("embedded broker: %w", err)
@@ -135,7 +117,7 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (_ *Plat
 	if p.infra, err = app.OpenInfra(ctx, "attest", getenv, env); err != nil {
 		return nil, err
 	}
-	if err := event.EnsureTopics(ctx, event.Config{Brokers: env.Brokers}, opts.Partitions, Topics()...); err != nil {
+	if err := event.EnsureTopics(ctx, event.Config{Brokers: env.Brokers}, env.Partitions, Topics()...); err != nil {
 		return nil, fmt.Errorf("create topics: %w", err)
 	}
 	local := map[string]http.Handler{}

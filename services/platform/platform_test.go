@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -101,12 +102,18 @@ func waitReady(t *testing.T, base string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, body := call(t, http.MethodGet, base+"/readyz", nil)
-		if code == http.StatusOK {
-			return
+		// Not listening yet is "not ready yet", not a failure.
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			err = fmt.Errorf("%d %s", resp.StatusCode, body)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not ready after 30 s: %v", body)
+			t.Fatalf("not ready after 30 s: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -114,9 +121,9 @@ func waitReady(t *testing.T, base string) {
 
 const npi = "1234567893"
 
-func seenCount(t *testing.T, base string) int {
+func seenCount(t *testing.T, reporting string) int {
 	t.Helper()
-	code, body := call(t, http.MethodGet, base+"/reporting/v1/patients-seen?entity=npi:"+npi+"&from=2025-01-01&to=2025-12-31", nil)
+	code, body := call(t, http.MethodGet, reporting+"/v1/patients-seen?entity=npi:"+npi+"&from=2025-01-01&to=2025-12-31", nil)
 	if code != http.StatusOK {
 		t.Fatalf("patients-seen answered %d %v", code, body)
 	}
@@ -125,28 +132,28 @@ func seenCount(t *testing.T, base string) int {
 
 // waitCount polls until the count is want, and returns how long it took. The bound is
 // generous on purpose: this test proves the flow, docs/benchmarks.md measures latency.
-func waitCount(t *testing.T, base string, want int) time.Duration {
+func waitCount(t *testing.T, reporting string, want int) time.Duration {
 	t.Helper()
 	begin := time.Now()
-	for seenCount(t, base) != want {
+	for seenCount(t, reporting) != want {
 		if time.Since(begin) > 30*time.Second {
-			t.Fatalf("count did not reach %d within 30 s (now %d)", want, seenCount(t, base))
+			t.Fatalf("count did not reach %d within 30 s (now %d)", want, seenCount(t, reporting))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return time.Since(begin)
 }
 
-func admit(t *testing.T, base, mrn, day string) {
+func admit(t *testing.T, records, mrn, day string) {
 	t.Helper()
-	code, p := call(t, http.MethodPost, base+"/records/v1/patients", map[string]any{
+	code, p := call(t, http.MethodPost, records+"/v1/patients", map[string]any{
 		"mrn":  map[string]string{"system": "urn:oid:2.16.840.1.113883.19.5", "value": mrn},
 		"name": map[string]any{"given": []string{"Ann"}, "family": "Example"}, "birth_date": "1970-01-02", "sex": "female",
 	})
 	if code != http.StatusCreated {
 		t.Fatalf("register patient: %d %v", code, p)
 	}
-	code, e := call(t, http.MethodPost, base+"/records/v1/encounters", map[string]any{
+	code, e := call(t, http.MethodPost, records+"/v1/encounters", map[string]any{
 		"patient_id": p["id"], "class": "office", "start": day + "T14:30:00Z", "rendering_npi": npi, "billing_tin": "123456789",
 	})
 	if code != http.StatusCreated {
@@ -162,11 +169,11 @@ func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	p := start(t, dir)
 	waitReady(t, p.base)
-	if n := seenCount(t, p.base); n != 0 {
+	if n := seenCount(t, p.base+"/reporting"); n != 0 {
 		t.Fatalf("count before any encounter = %d", n)
 	}
-	admit(t, p.base, "MRN-1", "2025-03-04")
-	t.Logf("encounter → reporting count changed in %v", waitCount(t, p.base, 1))
+	admit(t, p.base+"/records", "MRN-1", "2025-03-04")
+	t.Logf("encounter → reporting count changed in %v", waitCount(t, p.base+"/reporting", 1))
 
 	code, body := call(t, http.MethodGet, p.base+"/", nil)
 	if code != http.StatusOK {
@@ -178,14 +185,14 @@ func TestEndToEnd(t *testing.T) {
 
 	p = start(t, dir)
 	waitReady(t, p.base)
-	if n := seenCount(t, p.base); n != 1 {
+	if n := seenCount(t, p.base+"/reporting"); n != 1 {
 		t.Fatalf("count after restart = %d, want 1", n)
 	}
-	admit(t, p.base, "MRN-2", "2025-04-05")
-	waitCount(t, p.base, 2)
+	admit(t, p.base+"/records", "MRN-2", "2025-04-05")
+	waitCount(t, p.base+"/reporting", 2)
 	// Give any wrongly redelivered event time to be (wrongly) counted, then check again.
 	time.Sleep(500 * time.Millisecond)
-	if n := seenCount(t, p.base); n != 2 {
+	if n := seenCount(t, p.base+"/reporting"); n != 2 {
 		t.Fatalf("count settled at %d, want 2", n)
 	}
 }

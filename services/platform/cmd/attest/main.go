@@ -106,7 +106,10 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, o
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	env := app.EnvFrom(getenv)
+	env, err := app.EnvFrom(getenv)
+	if err != nil {
+		return err
+	}
 	b, err := broker.Start(broker.Config{
 		Addr: *addr, Nodes: *nodes, Partitions: *partitions,
 		DataDir: filepath.Join(env.DataDir, "broker"), Topics: platform.Topics(),

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestCommands(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"ATTEST_DATA_DIR": dir, "LOG_LEVEL": "error"}
+	getenv := func(k string) string { return env[k] }
+	tests := []struct {
+		args    []string
+		want    string
+		wantErr bool
+	}{
+		{[]string{"version"}, "attest dev", false},
+		{[]string{"help"}, "attest run", false},
+		{nil, "Usage:", true},
+		{[]string{"frobnicate"}, "Usage:", true},
+		{[]string{"run", "--services", "records,nonsense"}, "", true},
+		{[]string{"migrate"}, "migrations applied", false},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		err := run(context.Background(), tt.args, getenv, &out)
+		if (err != nil) != tt.wantErr || !strings.Contains(out.String(), tt.want) {
+			t.Errorf("attest %v: err=%v out=%q; want error %v and %q", tt.args, err, out.String(), tt.wantErr, tt.want)
+		}
+	}
+	// migrate left a migrated database per service.
+	for _, svc := range []string{"records", "messaging", "education", "metrics", "reporting", "gateway"} {
+		if _, err := os.Stat(filepath.Join(dir, svc+".db")); err != nil {
+			t.Errorf("after migrate: %v", err)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), nil, getenv, &out); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("no command: %v, want flag.ErrHelp (exit 2)", err)
+	}
+}
+
+func TestBrokerCommand(t *testing.T) {
+	env := map[string]string{"ATTEST_DATA_DIR": t.TempDir()}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"broker", "--addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, &out)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "listening on 127.0.0.1:") {
+		if time.Now().After(deadline) {
+			t.Fatalf("broker did not start: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
