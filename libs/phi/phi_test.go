@@ -81,11 +81,14 @@ func TestFmtInsideContainers(t *testing.T) {
 		{"slice", fmt.Sprint([]phi.Name{n, n})},
 		{"map", fmt.Sprint(map[phi.Name]phi.Name{n: n})},
 		{"Sprint", fmt.Sprint(n)},
+		//lint:ignore SA5009 a format with no verb must still not print the value
 		{"extra argument", fmt.Sprintf(noVerbs, n)},
+		//lint:ignore SA5009 a bad verb must still not print the value
 		{"bad verb", fmt.Sprintf(badVerb, n)},
 		{"Sprintln", fmt.Sprintln(n)},
 		{"String", n.String()},
 		{"GoString", n.GoString()},
+		//lint:ignore S1028 the very idiom under test
 		{"errors.New(Sprintf)", errors.New(fmt.Sprintf("patient %s not found", n)).Error()},
 		{"fmt.Errorf", fmt.Errorf("register %v: %w", n, errors.New("boom")).Error()},
 		{"errs.E", errs.E(errs.Invalid, "bad name %q", n).Error()},

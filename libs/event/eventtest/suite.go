@@ -549,7 +549,7 @@ func (r *running) wait(t *testing.T) error {
 		select {
 		case err = <-r.done:
 		case <-time.After(waitTimeout):
-			err = errors.New("Consume did not return after cancellation")
+			err = errors.New("consume did not return after cancellation")
 		}
 		r.result = &err
 	})
