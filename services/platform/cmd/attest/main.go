@@ -29,6 +29,8 @@ Usage:
   attest run [--services records,metrics,...]   every service in one process (console at ATTEST_HTTP_ADDR, default :8080)
   attest broker [--addr 127.0.0.1:9092]         the embedded Kafka-protocol broker as its own process
   attest migrate [--services ...]               apply every service's schema migrations and exit
+  attest dlq list --group G                     the events consumer group G dead-lettered, with the reasons
+  attest dlq replay --group G (--all | --event ID ...)   drive dead-lettered events again, after a fix
   attest version                                print the version
 
 Environment: ATTEST_DATA_DIR (default ./data), KAFKA_BROKERS, DATABASE_URL, REDIS_URL,
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return runPlatform(ctx, args, getenv, out, true)
 	case "broker":
 		return runBroker(ctx, args, getenv, out)
+	case "dlq":
+		return runDLQ(ctx, args, getenv, out)
 	case "version":
 		fmt.Fprintln(out, "attest", version)
 		return nil

@@ -66,6 +66,19 @@ func TestBrokerCommand(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The dead-letter tools reach it by KAFKA_BROKERS.
+	addr := strings.Fields(strings.SplitAfter(out.String(), "listening on ")[1])[0]
+	var list bytes.Buffer
+	dlqEnv := map[string]string{"KAFKA_BROKERS": addr}
+	if err := run(ctx, []string{"dlq", "list", "--group", "metrics.records"}, func(k string) string { return dlqEnv[k] }, &list); err != nil ||
+		!strings.Contains(list.String(), "0 dead letters on metrics.records.dlq") {
+		t.Errorf("dlq list: %v %q", err, list.String())
+	}
+	for _, args := range [][]string{{"dlq"}, {"dlq", "list"}, {"dlq", "replay", "--group", "g"}} {
+		if err := run(ctx, args, func(k string) string { return dlqEnv[k] }, &list); err == nil {
+			t.Errorf("attest %v succeeded", args)
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
