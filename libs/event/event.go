@@ -78,6 +78,18 @@ type Handler interface {
 	Handle(ctx context.Context, e Event) error
 }
 
+// A BatchHandler can also apply several events at once — typically in one database
+// transaction, so a consumer pays one commit (an fsync) for many events instead of
+// one each. HandleBatch must be all-or-nothing, like Handle. When it fails, the
+// consumer falls back to Handle for each event of the batch, one at a time with the
+// usual retries, so a poison event is isolated and dead-lettered alone. The events
+// of a batch are in the order they were read; those of one partition (one key) keep
+// their order.
+type BatchHandler interface {
+	Handler
+	HandleBatch(ctx context.Context, es []Event) error
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ctx context.Context, e Event) error
 

@@ -29,12 +29,12 @@ func TestBackbone(t *testing.T) {
 
 // startBroker starts a one-node, in-memory embedded broker on a free port,
 // closed when the test ends.
-func startBroker(t *testing.T) *broker.Broker {
+func startBroker(t testing.TB) *broker.Broker {
 	t.Helper()
 	return startBrokerNodes(t, 1)
 }
 
-func startBrokerNodes(t *testing.T, nodes int) *broker.Broker {
+func startBrokerNodes(t testing.TB, nodes int) *broker.Broker {
 	t.Helper()
 	b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Nodes: nodes})
 	if err != nil {

@@ -176,7 +176,7 @@ func TestTelemetry(t *testing.T) {
 	})
 }
 
-func mustEvent(t *testing.T, typ, subject string, payload any) event.Event {
+func mustEvent(t testing.TB, typ, subject string, payload any) event.Event {
 	t.Helper()
 	e, err := event.New(typ, "test", subject, time.Now(), time.Now(), payload)
 	if err != nil {

@@ -43,38 +43,52 @@ func (d *Directory) Group() string { return d.group }
 
 // Handle applies one records.patient event exactly once.
 func (d *Directory) Handle(ctx context.Context, e event.Event) error {
+	return d.HandleBatch(ctx, []event.Event{e})
+}
+
+// HandleBatch applies records.patient events in one transaction.
+func (d *Directory) HandleBatch(ctx context.Context, es []event.Event) error {
 	return d.db.InTx(ctx, func(tx *store.Tx) error {
-		first, err := outbox.Processed(ctx, tx, d.group, e.ID)
-		if err != nil || !first {
-			return err
-		}
-		switch e.Type {
-		case contract.PatientRegistered, contract.PatientUpdated:
-			var p contract.Patient
-			if err := e.Decode(&p); err != nil {
+		for _, e := range es {
+			if err := d.apply(ctx, tx, e); err != nil {
 				return err
 			}
-			if p.PatientID == "" {
-				return event.Permanent(fmt.Errorf("%s %s: patient_id is required", e.Type, e.ID))
-			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO patients (patient_id, organization_id) VALUES (?, ?)
-				ON CONFLICT (patient_id) DO UPDATE SET organization_id = excluded.organization_id`,
-				p.PatientID, p.OrganizationID)
-		case contract.PatientDeleted:
-			var p contract.PatientRef
-			if err := e.Decode(&p); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, `DELETE FROM patients WHERE patient_id = ?`, p.PatientID)
-		default:
-			d.log.DebugContext(ctx, "ignoring event type", "type", e.Type, "id", e.ID)
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("apply %s: %w", e.Type, err)
 		}
 		return nil
 	})
+}
+
+func (d *Directory) apply(ctx context.Context, tx *store.Tx, e event.Event) error {
+	first, err := outbox.Processed(ctx, tx, d.group, e.ID)
+	if err != nil || !first {
+		return err
+	}
+	switch e.Type {
+	case contract.PatientRegistered, contract.PatientUpdated:
+		var p contract.Patient
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		if p.PatientID == "" {
+			return event.Permanent(fmt.Errorf("%s %s: patient_id is required", e.Type, e.ID))
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO patients (patient_id, organization_id) VALUES (?, ?)
+			ON CONFLICT (patient_id) DO UPDATE SET organization_id = excluded.organization_id`,
+			p.PatientID, p.OrganizationID)
+	case contract.PatientDeleted:
+		var p contract.PatientRef
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM patients WHERE patient_id = ?`, p.PatientID)
+	default:
+		d.log.DebugContext(ctx, "ignoring event type", "type", e.Type, "id", e.ID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("apply %s: %w", e.Type, err)
+	}
+	return nil
 }
 
 // Lookup returns a known patient, or a NotFound error.

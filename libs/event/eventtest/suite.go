@@ -270,8 +270,13 @@ func testPoisonMessage(t *testing.T, h *harness) {
 	if n := rec.calls(poison.ID); n != 1 {
 		t.Errorf("permanent failure: handler called %d times, want 1", n)
 	}
-	if off := h.committed(t, h.group, h.topic, 0); off != 3 {
-		t.Errorf("committed offset = %d, want 3", off)
+	// Offsets are sent to the broker in the background: wait for them.
+	deadline := time.Now().Add(waitTimeout)
+	for off := h.committed(t, h.group, h.topic, 0); off != 3; off = h.committed(t, h.group, h.topic, 0) {
+		if time.Now().After(deadline) {
+			t.Fatalf("committed offset = %d, want 3", off)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -65,45 +65,61 @@ type key struct {
 // Handle applies one records event exactly once: the processed-event mark, the fact
 // changes and the published facts commit together.
 func (d *Deriver) Handle(ctx context.Context, e event.Event) error {
-	published := false
+	return d.HandleBatch(ctx, []event.Event{e})
+}
+
+// HandleBatch applies events in one transaction: one commit for the whole batch.
+func (d *Deriver) HandleBatch(ctx context.Context, es []event.Event) error {
+	published := 0
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
-		first, err := outbox.Processed(ctx, tx, Group, e.ID)
-		if err != nil || !first {
-			return err
-		}
-		var (
-			encounterID, patientID string
-			want                   []key
-		)
-		switch e.Type {
-		case contract.EncounterRecorded, contract.EncounterCorrected:
-			var enc contract.Encounter
-			if err := e.Decode(&enc); err != nil {
+		published = 0
+		for _, e := range es {
+			n, err := d.apply(ctx, tx, e)
+			if err != nil {
 				return err
 			}
-			if enc.EncounterID == "" || enc.PatientID == "" {
-				return event.Permanent(fmt.Errorf("%s %s: encounter_id and patient_id are required", e.Type, e.ID))
-			}
-			encounterID, patientID, want = enc.EncounterID, enc.PatientID, d.seenBy(enc)
-		case contract.EncounterDeleted:
-			var ref contract.EncounterRef
-			if err := e.Decode(&ref); err != nil {
-				return err
-			}
-			encounterID, patientID = ref.EncounterID, ref.PatientID
-		default:
-			// A type added to the topic after this consumer was written: nothing to derive.
-			d.log.DebugContext(ctx, "ignoring event type", "type", e.Type, "id", e.ID)
-			return nil
+			published += n
 		}
-		n, err := d.reconcile(ctx, tx, e, encounterID, patientID, want)
-		published = n > 0
-		return err
+		return nil
 	})
-	if err == nil && published {
+	if err == nil && published > 0 {
 		d.notify()
 	}
 	return err
+}
+
+// apply applies one event within tx and returns how many fact events it published.
+func (d *Deriver) apply(ctx context.Context, tx *store.Tx, e event.Event) (int, error) {
+	first, err := outbox.Processed(ctx, tx, Group, e.ID)
+	if err != nil || !first {
+		return 0, err
+	}
+	var (
+		encounterID, patientID string
+		want                   []key
+	)
+	switch e.Type {
+	case contract.EncounterRecorded, contract.EncounterCorrected:
+		var enc contract.Encounter
+		if err := e.Decode(&enc); err != nil {
+			return 0, err
+		}
+		if enc.EncounterID == "" || enc.PatientID == "" {
+			return 0, event.Permanent(fmt.Errorf("%s %s: encounter_id and patient_id are required", e.Type, e.ID))
+		}
+		encounterID, patientID, want = enc.EncounterID, enc.PatientID, d.seenBy(enc)
+	case contract.EncounterDeleted:
+		var ref contract.EncounterRef
+		if err := e.Decode(&ref); err != nil {
+			return 0, err
+		}
+		encounterID, patientID = ref.EncounterID, ref.PatientID
+	default:
+		// A type added to the topic after this consumer was written: nothing to derive.
+		d.log.DebugContext(ctx, "ignoring event type", "type", e.Type, "id", e.ID)
+		return 0, nil
+	}
+	return d.reconcile(ctx, tx, e, encounterID, patientID, want)
 }
 
 // seenBy lists the entities that saw the patient in enc: the rendering clinician, the

@@ -46,37 +46,51 @@ func NewProjector(db *store.DB, log *slog.Logger) *Projector { return &Projector
 
 // Handle applies one fact event exactly once.
 func (p *Projector) Handle(ctx context.Context, e event.Event) error {
+	return p.HandleBatch(ctx, []event.Event{e})
+}
+
+// HandleBatch applies fact events in one transaction.
+func (p *Projector) HandleBatch(ctx context.Context, es []event.Event) error {
 	return p.db.InTx(ctx, func(tx *store.Tx) error {
-		first, err := outbox.Processed(ctx, tx, Group, e.ID)
-		if err != nil || !first {
-			return err
-		}
-		if e.Type != contract.FactAsserted && e.Type != contract.FactRetracted {
-			p.log.DebugContext(ctx, "ignoring event type", "type", e.Type, "id", e.ID)
-			return nil
-		}
-		var f contract.Fact
-		if err := e.Decode(&f); err != nil {
-			return err
-		}
-		if f.Kind != contract.FactSeen {
-			return nil // other fact kinds are not counted here
-		}
-		if err := checkFact(f); err != nil {
-			return event.Permanent(fmt.Errorf("%s %s: %w", e.Type, e.ID, err))
-		}
-		if e.Type == contract.FactRetracted {
-			_, err = tx.ExecContext(ctx, `DELETE FROM seen WHERE entity_kind = ? AND entity_id = ? AND day = ?
-				AND patient_id = ?`, f.Entity.Kind, f.Entity.ID, f.Day, f.PatientID)
-		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO seen (entity_kind, entity_id, day, patient_id, because)
-				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, f.Entity.Kind, f.Entity.ID, f.Day, f.PatientID, f.Because)
-		}
-		if err != nil {
-			return fmt.Errorf("apply %s: %w", e.Type, err)
+		for _, e := range es {
+			if err := p.apply(ctx, tx, e); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
+}
+
+func (p *Projector) apply(ctx context.Context, tx *store.Tx, e event.Event) error {
+	first, err := outbox.Processed(ctx, tx, Group, e.ID)
+	if err != nil || !first {
+		return err
+	}
+	if e.Type != contract.FactAsserted && e.Type != contract.FactRetracted {
+		p.log.DebugContext(ctx, "ignoring event type", "type", e.Type, "id", e.ID)
+		return nil
+	}
+	var f contract.Fact
+	if err := e.Decode(&f); err != nil {
+		return err
+	}
+	if f.Kind != contract.FactSeen {
+		return nil // other fact kinds are not counted here
+	}
+	if err := checkFact(f); err != nil {
+		return event.Permanent(fmt.Errorf("%s %s: %w", e.Type, e.ID, err))
+	}
+	if e.Type == contract.FactRetracted {
+		_, err = tx.ExecContext(ctx, `DELETE FROM seen WHERE entity_kind = ? AND entity_id = ? AND day = ?
+			AND patient_id = ?`, f.Entity.Kind, f.Entity.ID, f.Day, f.PatientID)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO seen (entity_kind, entity_id, day, patient_id, because)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, f.Entity.Kind, f.Entity.ID, f.Day, f.PatientID, f.Because)
+	}
+	if err != nil {
+		return fmt.Errorf("apply %s: %w", e.Type, err)
+	}
+	return nil
 }
 
 func checkFact(f contract.Fact) error {
