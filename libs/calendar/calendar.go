@@ -9,6 +9,7 @@
 package calendar
 
 import (
+	"sync"
 	"time"
 )
 
@@ -67,11 +68,15 @@ func nthWeekday(year int, m time.Month, wd time.Weekday, n int) time.Time {
 	return first.AddDate(0, 0, (int(wd)-int(first.Weekday())+7)%7+7*(n-1))
 }
 
-// Calendar decides business days. The zero value is not usable; use New.
+// Calendar decides business days. The zero value is not usable; use New. A Calendar
+// is safe for concurrent use: measures are evaluated for many entities at once with
+// one calendar.
 type Calendar struct {
 	loc    *time.Location
 	closed map[civil]bool // extra closed days
-	years  map[int]map[civil]bool
+
+	mu    sync.Mutex             // guards years, filled lazily
+	years map[int]map[civil]bool // federal holidays observed in each year
 }
 
 // civil is a calendar day independent of time zone.
@@ -97,7 +102,12 @@ func New(loc *time.Location, extraClosed ...time.Time) *Calendar {
 	return c
 }
 
+// Location is the time zone whose calendar days the calendar counts.
+func (c *Calendar) Location() *time.Location { return c.loc }
+
 func (c *Calendar) holidays(year int) map[civil]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if h, ok := c.years[year]; ok {
 		return h
 	}

@@ -117,3 +117,21 @@ func TestBusinessDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentUse asks many goroutines about years none has asked before: under
+// -race this fails if the lazily filled holiday table is not guarded.
+func TestConcurrentUse(t *testing.T) {
+	c := calendar.New(nil)
+	done := make(chan bool)
+	for i := range 8 {
+		go func() {
+			done <- c.IsBusinessDay(d("2030-07-04").AddDate(i%4, 0, 0))
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	if c.Location() != time.UTC {
+		t.Errorf("Location() = %v, want UTC", c.Location())
+	}
+}
