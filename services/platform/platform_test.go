@@ -25,7 +25,7 @@ type started struct {
 	stop func() time.Duration // cancels, waits for the platform to stop, returns how long it took
 }
 
-func start(t *testing.T, dataDir string) started {
+func start(t testing.TB, dataDir string) started {
 	t.Helper()
 	env := map[string]string{"ATTEST_DATA_DIR": dataDir, "ATTEST_HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn"}
 	getenv := func(k string) string { return env[k] }
@@ -70,7 +70,7 @@ func start(t *testing.T, dataDir string) started {
 	return started{base: base, stop: stop}
 }
 
-func call(t *testing.T, method, url string, body any) (int, map[string]any) {
+func call(t testing.TB, method, url string, body any) (int, map[string]any) {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -98,7 +98,7 @@ func call(t *testing.T, method, url string, body any) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-func waitReady(t *testing.T, base string) {
+func waitReady(t testing.TB, base string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -121,7 +121,7 @@ func waitReady(t *testing.T, base string) {
 
 const npi = "1234567893"
 
-func seenCount(t *testing.T, reporting string) int {
+func seenCount(t testing.TB, reporting string) int {
 	t.Helper()
 	code, body := call(t, http.MethodGet, reporting+"/v1/patients-seen?entity=npi:"+npi+"&from=2025-01-01&to=2025-12-31", nil)
 	if code != http.StatusOK {
@@ -132,7 +132,7 @@ func seenCount(t *testing.T, reporting string) int {
 
 // waitCount polls until the count is want, and returns how long it took. The bound is
 // generous on purpose: this test proves the flow, docs/benchmarks.md measures latency.
-func waitCount(t *testing.T, reporting string, want int) time.Duration {
+func waitCount(t testing.TB, reporting string, want int) time.Duration {
 	t.Helper()
 	begin := time.Now()
 	for seenCount(t, reporting) != want {
@@ -144,7 +144,7 @@ func waitCount(t *testing.T, reporting string, want int) time.Duration {
 	return time.Since(begin)
 }
 
-func admit(t *testing.T, records, mrn, day string) {
+func admit(t testing.TB, records, mrn, day string) {
 	t.Helper()
 	code, p := call(t, http.MethodPost, records+"/v1/patients", map[string]any{
 		"mrn":  map[string]string{"system": "urn:oid:2.16.840.1.113883.19.5", "value": mrn},
