@@ -181,7 +181,10 @@ func openPostgres(ctx context.Context, service, rawURL string) (*DB, error) {
 		return nil, errors.Join(fmt.Errorf("store: connect to PostgreSQL %s: %w", redact(rawURL), err), sqlDB.Close())
 	}
 	schema := pgx.Identifier{service}.Sanitize()
-	if _, err := sqlDB.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil {
+	// IF NOT EXISTS is not safe against a concurrent CREATE: two replicas starting
+	// together can both miss the schema and one then fails on the catalogue's unique
+	// index. That failure means the schema now exists, which is all we want.
+	if _, err := sqlDB.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil && !IsUniqueViolation(err) {
 		return nil, errors.Join(fmt.Errorf("store: create schema %s: %w", schema, err), sqlDB.Close())
 	}
 	return &DB{db: sqlDB, dialect: Postgres, service: service, pgConfig: pc}, nil

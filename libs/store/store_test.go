@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"os"
@@ -342,5 +343,27 @@ func TestSchemaPerService(t *testing.T) {
 	}
 	if got := strings.Join(schemas, ","); got != "alpha,beta" {
 		t.Errorf("schema_migrations tables in schemas %q, want alpha,beta", got)
+	}
+}
+
+// TestOpenConcurrently: replicas of a service start together on a fresh PostgreSQL
+// database; every one must open it (CREATE SCHEMA IF NOT EXISTS races) and migrate it.
+func TestOpenConcurrently(t *testing.T) {
+	url := storetest.URL(t, store.Postgres)
+	const replicas = 6
+	errc := make(chan error, replicas)
+	for range replicas {
+		go func() {
+			db, err := store.Open(context.Background(), store.Config{URL: url, Service: "race"})
+			if err == nil {
+				err = errors.Join(db.Migrate(context.Background(), nil), db.Close())
+			}
+			errc <- err
+		}()
+	}
+	for range replicas {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
 	}
 }
