@@ -55,7 +55,9 @@ func TestDeadLettersCanBeReadAndRedriven(t *testing.T) {
 	count := func(id string) int { mu.Lock(); defer mu.Unlock(); return handled[id] }
 	cctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- event.Consume(cctx, cfg, event.ConsumerConfig{Group: group, Topics: []string{topic}}, h) }()
+	go func() {
+		done <- event.Consume(cctx, cfg, event.ConsumerConfig{Group: group, Topics: []string{topic}}, h)
+	}()
 	defer func() { stop(); <-done }()
 
 	var dls []event.DeadLetter
