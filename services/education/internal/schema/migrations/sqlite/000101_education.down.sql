@@ -1,0 +1,10 @@
+DROP TABLE provisions;
+DROP TABLE suggestions;
+DROP TABLE patient_preferences;
+DROP TABLE chart_results;
+DROP TABLE chart_medications;
+DROP TABLE chart_problems;
+DROP TABLE catalog_state;
+DROP TABLE material_versions;
+DROP TABLE material_codes;
+DROP TABLE materials;
