@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/attest-ehr/attest/libs/app"
+	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/event"
 	"github.com/attest-ehr/attest/libs/httpapi"
 	"github.com/attest-ehr/attest/libs/outbox"
@@ -21,19 +23,37 @@ import (
 // Name is the service's name: its URL prefix, database schema and key prefix.
 const Name = "records"
 
-// Config is the service's own configuration. It has none yet beyond the shared
-// infrastructure in Deps; later settings get a RECORDS_ prefix.
-type Config struct{}
+// Config is the service's own configuration.
+type Config struct {
+	// DuplicateWindow is how recent a study shared by another institution must be for
+	// a new imaging order of the same modality and body site to count as a duplicate.
+	// RECORDS_DUPLICATE_STUDY_WINDOW, a Go duration such as "720h". Default: 30 days.
+	DuplicateWindow time.Duration
+}
 
-// ConfigFromEnv reads Config through getenv.
-func ConfigFromEnv(getenv func(string) string) (Config, error) { return Config{}, nil }
+// ConfigFromEnv reads Config through getenv, reporting every problem at once.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{DuplicateWindow: record.DefaultDuplicateWindow}
+	if s := getenv("RECORDS_DUPLICATE_STUDY_WINDOW"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return Config{}, errs.Field(errs.Invalid, "RECORDS_DUPLICATE_STUDY_WINDOW", "a positive Go duration, e.g. 720h")
+		}
+		cfg.DuplicateWindow = d
+	}
+	return cfg, nil
+}
 
 // Deps are the infrastructure handles the service is given.
 type Deps = app.Deps
 
+// purgeEvery is how often forgotten Idempotency-Keys are removed.
+const purgeEvery = time.Hour
+
 // App is a running records service.
 type App struct {
 	deps    Deps
+	svc     *record.Service
 	writer  *event.Writer
 	relay   *outbox.Relay
 	handler http.Handler
@@ -46,21 +66,36 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	}
 	w := event.NewWriter(d.Events())
 	relay := outbox.NewRelay(d.DB, w, outbox.RelayConfig{Log: d.Log, Metrics: d.Metrics})
-	svc := record.NewService(d.DB, relay.Notify)
+	svc := record.NewService(d.DB, relay.Notify, record.Config{DuplicateWindow: cfg.DuplicateWindow})
 
 	mux := http.NewServeMux()
 	httpapi.Health(mux, d.Checks()...)
-	record.Routes(mux, record.MakeEndpoints(svc), d.Log)
-	return &App{deps: d, writer: w, relay: relay, handler: httpapi.LimitBody(httpapi.DefaultBodyLimit, mux)}, nil
+	svc.Routes(mux, d.Log)
+	return &App{deps: d, svc: svc, writer: w, relay: relay, handler: httpapi.LimitBody(httpapi.DefaultBodyLimit, mux)}, nil
 }
 
-// Handler returns the HTTP API: /v1/patients, /v1/encounters, /healthz, /readyz.
+// Handler returns the HTTP API: /v1/... for every kind of record (docs/records.md),
+// /healthz, /readyz.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Run relays the outbox to Kafka until ctx is done.
+// Run relays the outbox to Kafka and forgets expired Idempotency-Keys until ctx is done.
 func (a *App) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.relay.Run(ctx) })
+	g.Go(func() error {
+		t := time.NewTicker(purgeEvery)
+		defer t.Stop()
+		for {
+			if _, err := a.svc.Store().PurgeKeys(ctx); err != nil && ctx.Err() == nil {
+				a.deps.Log.WarnContext(ctx, "purging idempotency keys failed; retrying later", "error", err.Error())
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
 	return g.Wait()
 }
 

@@ -1,204 +1,147 @@
-// Package record owns the clinical record: patients and their encounters. Every
-// accepted change is written together with its event, in one transaction, through
-// the outbox; corrections and deletions are events too, so downstream measures can
-// retract what they counted.
+// Package record owns the clinical record and the directory behind it: every fact the
+// Meaningful Use / Promoting Interoperability measures count, from patients and their
+// encounters to prescriptions, orders, transitions of care, patient access, public
+// health engagement and the yes/no attestation facts, plus shared tablets and records
+// shared between institutions. Every accepted fact, correction and deletion is written
+// together with exactly one event, in one transaction, through the outbox (package
+// resource); the events carry opaque IDs and codes, never PHI.
 package record
 
 import (
-	"strings"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
 	"time"
 
-	"github.com/attest-ehr/attest/libs/contract"
-	"github.com/attest-ehr/attest/libs/errs"
-	"github.com/attest-ehr/attest/libs/ident"
-	"github.com/attest-ehr/attest/libs/phi"
+	"github.com/attest-ehr/attest/libs/store"
+	"github.com/attest-ehr/attest/services/records/internal/resource"
 )
 
-// Patient is a patient as records holds it, demographics included. Only its ID and
-// organization ever leave this service in events.
-type Patient struct {
-	ID             string    `json:"id"`
-	OrganizationID string    `json:"organization_id,omitempty"`
-	MRN            MRN       `json:"mrn"`
-	Name           HumanName `json:"name"`
-	BirthDate      phi.Date  `json:"birth_date"`
-	Sex            string    `json:"sex"`
-	Version        int       `json:"version"`
-	Created        time.Time `json:"created"`
-	Updated        time.Time `json:"updated"`
+//go:embed migrations
+var migrations embed.FS
+
+// Migrations are the service's schema migrations, one folder per dialect.
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations") // cannot fail: the folder is embedded
+	return sub
 }
 
-// MRN is a medical record number within the system that assigned it.
-type MRN struct {
-	System string         `json:"system"`
-	Value  phi.Identifier `json:"value"`
+// source is the ce_source of every event records publishes.
+const source = "records"
+
+// Config is what the record's rules can be tuned with.
+type Config struct {
+	// DuplicateWindow is how recent a study shared by another institution must be for
+	// a new imaging order of the same modality and body site to be a duplicate.
+	// Default: 30 days.
+	DuplicateWindow time.Duration
 }
 
-// HumanName is a patient's name.
-type HumanName struct {
-	Given  []phi.Name `json:"given"`
-	Family phi.Name   `json:"family"`
+// DefaultDuplicateWindow is Config.DuplicateWindow's default.
+const DefaultDuplicateWindow = 30 * 24 * time.Hour
+
+// Service is the record: one resource.Kind per kind of fact, and the flows that span
+// several (patients' deletion, orders' duplicate check, shared tablets, consent).
+type Service struct {
+	store *resource.Store
+	cfg   Config
+
+	// The directory of reporting entities and devices.
+	Organizations *resource.Kind[Organization, *Organization]
+	Hospitals     *resource.Kind[Hospital, *Hospital]
+	Groups        *resource.Kind[Group, *Group]
+	Clinicians    *resource.Kind[Clinician, *Clinician]
+	Locations     *resource.Kind[Location, *Location]
+	Devices       *resource.Kind[Device, *Device]
+
+	// Patients and their facts.
+	Patients            *resource.Kind[Patient, *Patient]
+	Encounters          *resource.Kind[Encounter, *Encounter]
+	Problems            *resource.Kind[Problem, *Problem]
+	Allergies           *resource.Kind[Allergy, *Allergy]
+	Medications         *resource.Kind[Medication, *Medication]
+	Results             *resource.Kind[Result, *Result]
+	VitalSigns          *resource.Kind[VitalSign, *VitalSign]
+	SmokingStatuses     *resource.Kind[SmokingStatus, *SmokingStatus]
+	Prescriptions       *resource.Kind[Prescription, *Prescription]
+	PDMPQueries         *resource.Kind[PDMPQuery, *PDMPQuery]
+	Orders              *resource.Kind[Order, *Order]
+	ClinicalSummaries   *resource.Kind[ClinicalSummary, *ClinicalSummary]
+	Transitions         *resource.Kind[Transition, *Transition]
+	Reconciliations     *resource.Kind[Reconciliation, *Reconciliation]
+	Availabilities      *resource.Kind[Availability, *Availability]
+	AccessGrants        *resource.Kind[AccessGrant, *AccessGrant]
+	VDTs                *resource.Kind[VDT, *VDT]
+	PGHD                *resource.Kind[PGHD, *PGHD]
+	RegistrySubmissions *resource.Kind[RegistrySubmission, *RegistrySubmission]
+	Consents            *resource.Kind[Consent, *Consent]
+	SharedRecords       *resource.Kind[SharedRecord, *SharedRecord]
+
+	// Entity-level program facts.
+	RegistryEngagements *resource.Kind[RegistryEngagement, *RegistryEngagement]
+	Attestations        *resource.Kind[Attestation, *Attestation]
 }
 
-// Sexes accepted for Patient.Sex (FHIR administrative gender).
-var sexes = map[string]bool{"female": true, "male": true, "other": true, "unknown": true}
-
-// Encounter is a patient encounter.
-type Encounter struct {
-	ID           string     `json:"id"`
-	PatientID    string     `json:"patient_id"`
-	Class        string     `json:"class"`
-	Start        time.Time  `json:"start"`
-	End          *time.Time `json:"end,omitempty"`
-	RenderingNPI string     `json:"rendering_npi,omitempty"`
-	BillingTIN   string     `json:"billing_tin,omitempty"`
-	CCN          string     `json:"ccn,omitempty"`
-	LocationID   string     `json:"location_id,omitempty"`
-	POS          string     `json:"pos,omitempty"`
-	Version      int        `json:"version"`
-	Created      time.Time  `json:"created"`
-	Updated      time.Time  `json:"updated"`
+// NewService returns the record over db. notify is called after every commit that
+// wrote events; pass the outbox relay's Notify. The database must be migrated with
+// Migrations.
+func NewService(db *store.DB, notify func(), cfg Config) *Service {
+	if cfg.DuplicateWindow <= 0 {
+		cfg.DuplicateWindow = DefaultDuplicateWindow
+	}
+	s := &Service{store: resource.NewStore(db, source, notify), cfg: cfg}
+	s.defineDirectory()
+	s.defineDevices()
+	s.definePatients()
+	s.defineClinical()
+	s.definePrescribing()
+	s.defineExchange()
+	s.defineAccess()
+	s.defineProgram()
+	s.defineSharing()
+	return s
 }
 
-var classes = map[string]bool{
-	contract.ClassOffice: true, contract.ClassTelehealth: true, contract.ClassInpatient: true,
-	contract.ClassEmergency: true, contract.ClassObservation: true, contract.ClassOther: true,
-}
+// Store is the service's write path, for the service's periodic upkeep.
+func (s *Service) Store() *resource.Store { return s.store }
 
-// hospitalClasses are encounters a hospital (CCN) is responsible for; the others are a
-// clinician's (NPI).
-var hospitalClasses = map[string]bool{
-	contract.ClassInpatient: true, contract.ClassEmergency: true, contract.ClassObservation: true,
-}
+// Routes registers the JSON API on mux: /v1/<kind> for every kind of resource, their
+// actions, and the flows of orders and shared tablets. docs/records.md lists them.
+func (s *Service) Routes(mux *http.ServeMux, log *slog.Logger) {
+	s.Organizations.Routes(mux, log)
+	s.Hospitals.Routes(mux, log)
+	s.Groups.Routes(mux, log)
+	s.Clinicians.Routes(mux, log)
+	s.Locations.Routes(mux, log)
+	s.Devices.Routes(mux, log)
 
-// maxID bounds client-chosen IDs: they become Kafka keys and URL segments.
-const maxID = 64
+	s.Patients.Routes(mux, log)
+	s.Encounters.Routes(mux, log)
+	s.Problems.Routes(mux, log)
+	s.Allergies.Routes(mux, log)
+	s.Medications.Routes(mux, log)
+	s.Results.Routes(mux, log)
+	s.VitalSigns.Routes(mux, log)
+	s.SmokingStatuses.Routes(mux, log)
+	s.Prescriptions.Routes(mux, log)
+	s.PDMPQueries.Routes(mux, log)
+	s.Orders.ItemRoutes(mux, log) // created through PlaceOrder, for the duplicate check
+	s.ClinicalSummaries.Routes(mux, log)
+	s.Transitions.Routes(mux, log)
+	s.Reconciliations.Routes(mux, log)
+	s.Availabilities.Routes(mux, log)
+	s.AccessGrants.Routes(mux, log)
+	s.VDTs.Routes(mux, log)
+	s.PGHD.Routes(mux, log)
+	s.RegistrySubmissions.Routes(mux, log)
+	s.Consents.Routes(mux, log)
+	s.SharedRecords.Routes(mux, log)
+	s.RegistryEngagements.Routes(mux, log)
+	s.Attestations.Routes(mux, log)
 
-func checkID(field, id string) error {
-	if id == "" {
-		return nil
-	}
-	if len(id) > maxID {
-		return errs.Field(errs.Invalid, field, "longer than %d characters", maxID)
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return errs.Field(errs.Invalid, field, "may hold only letters, digits, '-' and '.'")
-		}
-	}
-	return nil
-}
-
-// Validate checks a patient as submitted, naming the first field at fault.
-func (p Patient) Validate() error {
-	if err := checkID("id", p.ID); err != nil {
-		return err
-	}
-	if err := checkID("organization_id", p.OrganizationID); err != nil {
-		return err
-	}
-	if strings.TrimSpace(p.MRN.System) == "" {
-		return errs.Field(errs.Invalid, "mrn.system", "required")
-	}
-	if strings.TrimSpace(p.MRN.Value.Reveal()) == "" {
-		return errs.Field(errs.Invalid, "mrn.value", "required")
-	}
-	if strings.TrimSpace(p.Name.Family.Reveal()) == "" {
-		return errs.Field(errs.Invalid, "name.family", "required")
-	}
-	if p.BirthDate.Reveal() == "" {
-		return errs.Field(errs.Invalid, "birth_date", "required")
-	}
-	bd, err := time.Parse(time.DateOnly, p.BirthDate.Reveal())
-	if err != nil {
-		return errs.Field(errs.Invalid, "birth_date", "not a date in YYYY-MM-DD form")
-	}
-	if bd.After(time.Now()) || bd.Year() < 1850 {
-		return errs.Field(errs.Invalid, "birth_date", "out of range")
-	}
-	if !sexes[p.Sex] {
-		return errs.Field(errs.Invalid, "sex", "must be female, male, other or unknown")
-	}
-	return nil
-}
-
-// Validate checks an encounter as submitted, apart from whether its patient exists.
-func (e Encounter) Validate() error {
-	if err := checkID("id", e.ID); err != nil {
-		return err
-	}
-	if e.PatientID == "" {
-		return errs.Field(errs.Invalid, "patient_id", "required")
-	}
-	if err := checkID("patient_id", e.PatientID); err != nil {
-		return err
-	}
-	if !classes[e.Class] {
-		return errs.Field(errs.Invalid, "class", "must be office, telehealth, inpatient, emergency, observation or other")
-	}
-	if e.Start.IsZero() {
-		return errs.Field(errs.Invalid, "start", "required")
-	}
-	if e.End != nil && e.End.Before(e.Start) {
-		return errs.Field(errs.Invalid, "end", "before start")
-	}
-	if e.RenderingNPI != "" && !ident.ValidNPI(e.RenderingNPI) {
-		return errs.Field(errs.Invalid, "rendering_npi", "not a valid NPI (10 digits with a Luhn check digit)")
-	}
-	if e.BillingTIN != "" && !ident.ValidTIN(e.BillingTIN) {
-		return errs.Field(errs.Invalid, "billing_tin", "not a valid TIN (9 digits)")
-	}
-	if e.CCN != "" && !ident.ValidCCN(e.CCN) {
-		return errs.Field(errs.Invalid, "ccn", "not a valid CCN (6 characters)")
-	}
-	if hospitalClasses[e.Class] && e.CCN == "" {
-		return errs.Field(errs.Invalid, "ccn", "required for %s encounters", e.Class)
-	}
-	if !hospitalClasses[e.Class] && e.RenderingNPI == "" {
-		return errs.Field(errs.Invalid, "rendering_npi", "required for %s encounters", e.Class)
-	}
-	if e.BillingTIN != "" && e.RenderingNPI == "" {
-		return errs.Field(errs.Invalid, "rendering_npi", "required when billing_tin is given")
-	}
-	if e.POS != "" && (len(e.POS) != 2 || e.POS[0] < '0' || e.POS[0] > '9' || e.POS[1] < '0' || e.POS[1] > '9') {
-		return errs.Field(errs.Invalid, "pos", "a place-of-service code is two digits")
-	}
-	if err := checkID("location_id", e.LocationID); err != nil {
-		return err
-	}
-	return nil
-}
-
-// sameAs reports whether two encounters say the same thing, server fields aside.
-func (e Encounter) sameAs(o Encounter) bool {
-	endEq := (e.End == nil) == (o.End == nil) && (e.End == nil || e.End.Equal(*o.End))
-	return e.PatientID == o.PatientID && e.Class == o.Class && e.Start.Equal(o.Start) && endEq &&
-		e.RenderingNPI == o.RenderingNPI && e.BillingTIN == o.BillingTIN && e.CCN == o.CCN &&
-		e.LocationID == o.LocationID && e.POS == o.POS
-}
-
-// sameAs reports whether two patients say the same thing, server fields aside.
-func (p Patient) sameAs(o Patient) bool {
-	if len(p.Name.Given) != len(o.Name.Given) {
-		return false
-	}
-	for i := range p.Name.Given {
-		if p.Name.Given[i] != o.Name.Given[i] {
-			return false
-		}
-	}
-	return p.OrganizationID == o.OrganizationID && p.MRN == o.MRN && p.Name.Family == o.Name.Family &&
-		p.BirthDate == o.BirthDate && p.Sex == o.Sex
-}
-
-func (e Encounter) contract() contract.Encounter {
-	c := contract.Encounter{
-		EncounterID: e.ID, PatientID: e.PatientID, Class: e.Class, Start: e.Start.UTC(),
-		RenderingNPI: e.RenderingNPI, BillingTIN: e.BillingTIN, CCN: e.CCN, LocationID: e.LocationID, POS: e.POS,
-	}
-	if e.End != nil {
-		end := e.End.UTC()
-		c.End = &end
-	}
-	return c
+	s.prescriptionActions(mux, log)
+	s.transitionActions(mux, log)
+	s.orderRoutes(mux, log)
+	s.tabletRoutes(mux, log)
 }
