@@ -1,0 +1,9 @@
+DROP TABLE idempotency_keys;
+DROP TABLE proxy_grants;
+DROP TABLE responses;
+DROP TABLE requests;
+DROP TABLE receipts;
+DROP TABLE attachments;
+DROP TABLE messages;
+DROP TABLE thread_clinicians;
+DROP TABLE threads;
