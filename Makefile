@@ -15,10 +15,10 @@ BIN := bin
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-run: ## the whole platform in one process with embedded defaults; console at http://localhost:8080
+run: ## the whole platform in one process with embedded defaults and demo sign-in; console at http://localhost:8080
 	@mkdir -p $(BIN)
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/attest ./services/platform/cmd/attest
-	exec $(BIN)/attest run
+	GATEWAY_DEMO=$${GATEWAY_DEMO:-true} exec $(BIN)/attest run
 
 build: ## compile the attest binary and every service's own binary into bin/
 	@mkdir -p $(BIN)

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/attest-ehr/attest/services/gateway"
 	"github.com/attest-ehr/attest/services/platform"
 )
 
@@ -27,7 +29,8 @@ type started struct {
 
 func start(t testing.TB, dataDir string) started {
 	t.Helper()
-	env := map[string]string{"ATTEST_DATA_DIR": dataDir, "ATTEST_HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn"}
+	// The demo accounts let the tests call the APIs through the gateway as a service account.
+	env := map[string]string{"ATTEST_DATA_DIR": dataDir, "ATTEST_HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn", "GATEWAY_DEMO": "true"}
 	getenv := func(k string) string { return env[k] }
 	opts, err := platform.OptionsFromEnv(getenv)
 	if err != nil {
@@ -87,6 +90,7 @@ func call(t testing.TB, method, url string, body any) (int, map[string]any) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Authorization", "Bearer "+gateway.DemoServiceToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -175,9 +179,15 @@ func TestEndToEnd(t *testing.T) {
 	admit(t, p.base+"/records", "MRN-1", "2025-03-04")
 	t.Logf("encounter → reporting count changed in %v", waitCount(t, p.base+"/reporting", 1))
 
-	code, body := call(t, http.MethodGet, p.base+"/", nil)
-	if code != http.StatusOK {
-		t.Errorf("console: %d %v", code, body)
+	// The console is for people: an anonymous browser is sent to sign in.
+	resp, err := http.Get(p.base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(strings.ToLower(string(page)), "sign in") {
+		t.Errorf("console without a session: %d, want the sign-in page", resp.StatusCode)
 	}
 	if took := p.stop(); took > 10*time.Second {
 		t.Errorf("shutdown took %v; SIGTERM must stop the platform within 10 s", took)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attest-ehr/attest/libs/principal"
 	"github.com/attest-ehr/attest/libs/store"
 )
 
@@ -19,7 +20,7 @@ import (
 // paths can hold identifiers, and the audit log proper records patients explicitly.
 type Record struct {
 	At      time.Time
-	Actor   string // the signed-in user or service account; "anonymous" before sign-in exists
+	Actor   string // the signed-in principal ("officer:u-1"), or "anonymous"
 	Method  string
 	Service string
 	Status  int
@@ -103,27 +104,38 @@ func (l *Log) Count(ctx context.Context) (int, error) {
 // Middleware records every request h serves for service.
 func (l *Log) Middleware(service string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := NewStatusWriter(w)
 		h.ServeHTTP(sw, r)
 		remote := r.RemoteAddr
 		if i := strings.LastIndexByte(remote, ':'); i > 0 {
 			remote = remote[:i]
 		}
-		l.Add(r.Context(), Record{At: time.Now(), Actor: "anonymous", Method: r.Method, Service: service,
-			Status: sw.status, Remote: remote})
+		actor := "anonymous"
+		if p, ok := principal.FromContext(r.Context()); ok {
+			actor = p.String()
+		}
+		l.Add(r.Context(), Record{At: time.Now(), Actor: actor, Method: r.Method, Service: service,
+			Status: sw.Status, Remote: remote})
 	})
 }
 
-type statusWriter struct {
+// StatusWriter is a ResponseWriter that remembers the status it answered with.
+type StatusWriter struct {
 	http.ResponseWriter
-	status int
+	Status int // 200 until WriteHeader says otherwise
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
+// NewStatusWriter wraps w.
+func NewStatusWriter(w http.ResponseWriter) *StatusWriter {
+	return &StatusWriter{ResponseWriter: w, Status: http.StatusOK}
+}
+
+// WriteHeader records code and passes it on.
+func (w *StatusWriter) WriteHeader(code int) {
+	w.Status = code
 	w.ResponseWriter.WriteHeader(code)
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer (flushing for
 // server-sent events).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/httpapi"
+	"github.com/attest-ehr/attest/libs/principal"
+	"github.com/attest-ehr/attest/services/gateway/internal/guard"
 )
 
 //go:embed templates/*.html
@@ -38,11 +40,6 @@ func New(services []string, client *http.Client, log *slog.Logger) *Console {
 	}
 }
 
-// Routes registers the console's pages on mux.
-func (c *Console) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", c.home)
-}
-
 type status struct {
 	Name  string
 	Ready bool
@@ -50,6 +47,8 @@ type status struct {
 }
 
 type homePage struct {
+	Who      string // the signed-in principal
+	CSRF     string // the session's form token, for the sign-out form
 	Services []status
 	Query    url.Values
 	Count    *seenCount
@@ -64,13 +63,24 @@ type seenCount struct {
 	Patients int    `json:"patients"`
 }
 
-// home shows whether each service is ready and, when asked, how many unique patients
-// an entity saw in a period.
-func (c *Console) home(w http.ResponseWriter, r *http.Request) {
+// Home shows whether each service is ready and, when asked, how many unique patients
+// an entity saw in a period. The gateway's guard has signed the caller in; the
+// client's calls go through the same policy as that caller.
+func (c *Console) Home(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p := homePage{Query: r.URL.Query(), Now: time.Now().UTC().Format(time.RFC3339)}
-	for _, s := range c.services {
-		p.Services = append(p.Services, c.ready(ctx, s))
+	caller, ok := guard.CallerFrom(ctx)
+	if ok {
+		p.Who = caller.Principal.String()
+		if caller.Session != nil {
+			p.CSRF = caller.Session.CSRF
+		}
+	}
+	// Services' health is for the people who run the platform.
+	if ok && caller.Principal.Kind == principal.Officer {
+		for _, s := range c.services {
+			p.Services = append(p.Services, c.ready(ctx, s))
+		}
 	}
 	if p.Query.Get("entity") != "" {
 		var n seenCount

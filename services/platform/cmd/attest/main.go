@@ -17,6 +17,7 @@ import (
 
 	"github.com/attest-ehr/attest/libs/app"
 	"github.com/attest-ehr/attest/libs/broker"
+	"github.com/attest-ehr/attest/services/gateway"
 	"github.com/attest-ehr/attest/services/platform"
 )
 
@@ -31,10 +32,11 @@ Usage:
   attest migrate [--services ...]               apply every service's schema migrations and exit
   attest dlq list --group G                     the events consumer group G dead-lettered, with the reasons
   attest dlq replay --group G (--all | --event ID ...)   drive dead-lettered events again, after a fix
+  attest audit verify                           check the gateway's audit log (hash chain, signed checkpoints)
   attest version                                print the version
 
 Environment: ATTEST_DATA_DIR (default ./data), KAFKA_BROKERS, DATABASE_URL, REDIS_URL,
-ATTEST_HTTP_ADDR, ATTEST_PARTITIONS, LOG_LEVEL, OTEL_* (see README.md).
+ATTEST_HTTP_ADDR, ATTEST_PARTITIONS, GATEWAY_DEMO, LOG_LEVEL, OTEL_* (see README.md).
 `
 
 func main() {
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return runBroker(ctx, args, getenv, out)
 	case "dlq":
 		return runDLQ(ctx, args, getenv, out)
+	case "audit":
+		return runAudit(ctx, args, getenv, out)
 	case "version":
 		fmt.Fprintln(out, "attest", version)
 		return nil
@@ -98,7 +102,14 @@ func runPlatform(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintln(out, "migrations applied")
 		return p.Close(context.WithoutCancel(ctx))
 	}
-	err = p.Serve(ctx, func(addr string) { platform.Banner(out, addr, p.Brokers(), p.DataDir()) })
+	err = p.Serve(ctx, func(addr string) {
+		platform.Banner(out, addr, p.Brokers(), p.DataDir())
+		if getenv("GATEWAY_DEMO") == "true" {
+			fmt.Fprintf(out, "  demo sign-in: demo-officer, demo-admin, demo-auditor or demo-clinician, password %q,\n"+
+				"    TOTP from otpauth://totp/Attest:demo?secret=%s&issuer=Attest\n"+
+				"  demo API token (service account): %s\n", gateway.DemoPassword, gateway.DemoTOTPSecret, gateway.DemoServiceToken)
+		}
+	})
 	return errors.Join(err, p.Close(context.WithoutCancel(ctx)))
 }
 

@@ -39,6 +39,15 @@ func TestCommands(t *testing.T) {
 			t.Errorf("attest %v: err=%v out=%q; want error %v and %q", tt.args, err, out.String(), tt.wantErr, tt.want)
 		}
 	}
+	// A freshly migrated gateway's audit log verifies.
+	var audit bytes.Buffer
+	if err := run(context.Background(), []string{"audit", "verify"}, getenv, &audit); err != nil ||
+		!strings.Contains(audit.String(), "audit log intact") {
+		t.Errorf("audit verify: %v %q", err, audit.String())
+	}
+	if err := run(context.Background(), []string{"audit"}, getenv, &audit); err == nil {
+		t.Error("attest audit without verify succeeded")
+	}
 	// migrate left a migrated database per service.
 	for _, svc := range []string{"records", "messaging", "education", "metrics", "reporting", "gateway"} {
 		if _, err := os.Stat(filepath.Join(dir, svc+".db")); err != nil {
