@@ -69,6 +69,10 @@ var expected = map[string]string{
 	"education.patient.lookup":        "D D D S S S A D",
 	"metrics.patient.facts":           "A S G S D D A D",
 	"reporting.patients_seen.read":    "A S A S D D A D",
+	"reporting.attestation.freeze":    "A D D D D D D D",
+	"reporting.attestation.list":      "A D A D D D D D",
+	"reporting.attestation.read":      "A D A D D D D D",
+	"reporting.attestation.export":    "A D G D D D D D",
 }
 
 // recordsDefault is the row of every records action not listed above: records is

@@ -216,6 +216,11 @@ func Rules() []Rule {
 	add(
 		Rule{Service: "reporting", Pattern: "GET /v1/patients-seen", Action: "reporting.patients_seen.read",
 			Target: entityInQuery, Roles: roles{co: Org, ca: Clinic, au: Org, cl: Clinic, svc: Org}},
+		Rule{Service: "reporting", Pattern: "POST /v1/attestations", Action: "reporting.attestation.freeze", Roles: roles{co: Org}},
+		Rule{Service: "reporting", Pattern: "GET /v1/attestations", Action: "reporting.attestation.list", Roles: roles{co: Org, au: Org}},
+		Rule{Service: "reporting", Pattern: "GET /v1/attestations/{id}", Action: "reporting.attestation.read", Roles: roles{co: Org, au: Org}},
+		Rule{Service: "reporting", Pattern: "GET /v1/attestations/{id}/export", Action: "reporting.attestation.export",
+			PHI: true, Export: true, Roles: roles{co: Org, au: Granted}},
 	)
 
 	for _, s := range []string{"records", "messaging", "education", "metrics", "reporting"} {

@@ -32,6 +32,7 @@ Usage:
   attest migrate [--services ...]               apply every service's schema migrations and exit
   attest dlq list --group G                     the events consumer group G dead-lettered, with the reasons
   attest dlq replay --group G (--all | --event ID ...)   drive dead-lettered events again, after a fix
+  attest verify [--public-key KEY] FILE         check an exported attestation file offline
   attest audit verify                           check the gateway's audit log (hash chain, signed checkpoints)
   attest version                                print the version
 
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return runDLQ(ctx, args, getenv, out)
 	case "audit":
 		return runAudit(ctx, args, getenv, out)
+	case "verify":
+		return runVerify(ctx, args, getenv, out)
 	case "version":
 		fmt.Fprintln(out, "attest", version)
 		return nil

@@ -31,6 +31,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"frobnicate"}, "Usage:", true},
 		{[]string{"run", "--services", "records,nonsense"}, "", true},
 		{[]string{"migrate"}, "migrations applied", false},
+		{[]string{"verify"}, "", true},
+		{[]string{"verify", "/nonexistent/attestation.json"}, "", true},
 	}
 	for _, tt := range tests {
 		var out bytes.Buffer

@@ -1,0 +1,2 @@
+DROP TABLE attestations;
+DROP FUNCTION attestations_immutable();

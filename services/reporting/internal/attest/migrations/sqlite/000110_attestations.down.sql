@@ -1,0 +1,3 @@
+DROP TRIGGER attestations_no_delete;
+DROP TRIGGER attestations_no_update;
+DROP TABLE attestations;
