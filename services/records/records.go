@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -18,6 +19,7 @@ import (
 	"github.com/attest-ehr/attest/libs/httpapi"
 	"github.com/attest-ehr/attest/libs/outbox"
 	"github.com/attest-ehr/attest/services/records/internal/record"
+	"github.com/attest-ehr/attest/services/records/internal/resource"
 )
 
 // Name is the service's name: its URL prefix, database schema and key prefix.
@@ -70,12 +72,30 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 
 	mux := http.NewServeMux()
 	httpapi.Health(mux, d.Checks()...)
-	svc.Routes(mux, d.Log)
+	api := resource.NewMux(mux, d.Log)
+	describeHealth(api)
+	svc.Routes(api)
+	if err := api.ServeOpenAPI("Attest records", apiVersion); err != nil {
+		return nil, fmt.Errorf("openapi: %w", err)
+	}
 	return &App{deps: d, svc: svc, writer: w, relay: relay, handler: httpapi.LimitBody(httpapi.DefaultBodyLimit, mux)}, nil
 }
 
+// apiVersion is the version of the JSON API in its OpenAPI document.
+const apiVersion = "1"
+
+// describeHealth puts httpapi.Health's routes in the OpenAPI document: they are served
+// on the same mux, for the platform's probes.
+func describeHealth(api *resource.Mux) {
+	api.Describe("GET /healthz", resource.Op{ID: "healthz", Summary: "Liveness",
+		Responses: map[int]reflect.Type{http.StatusOK: resource.TypeOf[map[string]string]()}})
+	api.Describe("GET /readyz", resource.Op{ID: "readyz", Summary: "Readiness: the database and the broker answer",
+		Responses: map[int]reflect.Type{http.StatusOK: resource.TypeOf[map[string]any](),
+			http.StatusServiceUnavailable: resource.TypeOf[map[string]any]()}})
+}
+
 // Handler returns the HTTP API: /v1/... for every kind of record (docs/records.md),
-// /healthz, /readyz.
+// /v1/openapi.json (its OpenAPI 3.0 document), /healthz, /readyz.
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Run relays the outbox to Kafka and forgets expired Idempotency-Keys until ctx is done.

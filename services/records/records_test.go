@@ -150,3 +150,37 @@ func TestServiceOverKafka(t *testing.T) {
 		}
 	})
 }
+
+// TestOpenAPIServed: the service answers its OpenAPI document at GET /v1/openapi.json,
+// and it describes the health routes served beside the API.
+func TestOpenAPIServed(t *testing.T) {
+	db := storetest.Open(t, store.SQLite, storetest.Service)
+	d := records.Deps{Log: slog.New(slog.DiscardHandler), DB: db, Cache: cachetest.New(t)}
+	a, err := records.New(context.Background(), records.Config{}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/openapi.json", nil))
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); rec.Code != http.StatusOK || err != nil {
+		t.Fatalf("GET /v1/openapi.json: %d %v", rec.Code, err)
+	}
+	if doc.OpenAPI != "3.0.3" || len(doc.Paths) < 60 {
+		t.Errorf("openapi %q with %d paths", doc.OpenAPI, len(doc.Paths))
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/v1/openapi.json", "/v1/patients/{id}"} {
+		if doc.Paths[path]["get"] == nil {
+			t.Errorf("GET %s is not in the document", path)
+		}
+	}
+	rec = httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("GET /healthz: %d", rec.Code)
+	}
+}

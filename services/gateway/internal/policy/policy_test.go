@@ -42,6 +42,7 @@ var expected = map[string]string{
 	"records.tablet.upload":           "D D D D D D A S",
 	"records.tablet.wipe":             "D D D D D D A S",
 	"records.device.audit":            "A A A D D D A D",
+	"records.openapi":                 "A A A A D D A D",
 	"messaging.openapi":               "A A A A A A A A",
 	"messaging.request.answer":        "D D D S D D A S",
 	"messaging.proxy_grant.read":      "D D D D S D A S",

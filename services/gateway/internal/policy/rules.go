@@ -112,6 +112,7 @@ func Rules() []Rule {
 		}
 		add(rs...)
 	}
+	add(Rule{Service: "records", Pattern: "GET /v1/openapi.json", Action: "records.openapi", Roles: directoryReaders}) // no PHI
 	// records: the patient. A patient reads themselves, a clinician their clinic's
 	// patients, an auditor only under a PHI grant.
 	for _, r := range kind("patients", true, true) {

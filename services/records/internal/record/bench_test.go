@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/libs/store/storetest"
 	"github.com/attest-ehr/attest/services/records/internal/record"
+	"github.com/attest-ehr/attest/services/records/internal/resource"
 )
 
 // benchAPI is the record on a fresh database of dialect d with the test fixture.
@@ -25,7 +27,7 @@ func benchAPI(b *testing.B, d store.Dialect) (*api, fixture) {
 	}
 	svc := record.NewService(db, func() {}, record.Config{})
 	mux := http.NewServeMux()
-	svc.Routes(mux, slog.New(slog.DiscardHandler))
+	svc.Routes(resource.NewMux(mux, slog.New(slog.DiscardHandler)))
 	t := &testing.T{} // the fixture's helpers report through a T; failures are checked below
 	a := &api{t: t, db: db, svc: svc, h: mux}
 	f := a.setUp()
@@ -139,5 +141,41 @@ func BenchmarkPatientDeletion(b *testing.B) {
 		if c := send(b, a.h, http.MethodDelete, "/v1/patients/"+p, nil, ""); c != http.StatusNoContent {
 			b.Fatalf("DELETE: %d", c)
 		}
+	}
+}
+
+// BenchmarkSearchByDay is GET /v1/problems?patient_id=…&from=…&to=… for one month of a
+// patient with 1,000 problems over a year (about 85 in the month, one page).
+func BenchmarkSearchByDay(b *testing.B) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		b.Run(string(d), func(b *testing.B) {
+			a, f := benchAPI(b, d)
+			ctx := context.Background()
+			start, step := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC), 365*24*time.Hour/1000
+			_, err := a.svc.Store().Write(ctx, func(tx *resource.Tx) (resource.Reply, error) {
+				for i := range 1000 {
+					_, _, err := a.svc.Problems.Insert(ctx, tx, record.Problem{PatientID: f.patient,
+						Code: contract.Code{System: contract.SystemICD10CM, Code: "E11.9"}, Status: "active",
+						Recorded: start.Add(time.Duration(i) * step)})
+					if err != nil {
+						return resource.Reply{}, err
+					}
+				}
+				return resource.Reply{}, nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			path := "/v1/problems?patient_id=" + f.patient + "&from=2025-06-01&to=2025-06-30"
+			if r := a.do(http.MethodGet, path, nil); r.code != http.StatusOK || len(r.body["items"].([]any)) < 80 {
+				b.Fatalf("GET: %d, %d items", r.code, len(r.body["items"].([]any)))
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if c := send(b, a.h, http.MethodGet, path, nil, ""); c != http.StatusOK {
+					b.Fatalf("GET: %d", c)
+				}
+			}
+		})
 	}
 }

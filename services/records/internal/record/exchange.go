@@ -2,8 +2,6 @@ package record
 
 import (
 	"context"
-	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
@@ -335,8 +333,8 @@ type (
 //
 //	out: summarize (records.transition.summarized), transmit (…transmitted), confirm-receipt (…confirmed)
 //	in:  receive (…received), request (…requested), incorporate (…incorporated)
-func (s *Service) transitionActions(mux *http.ServeMux, log *slog.Logger) {
-	resource.Action(mux, log, s.Transitions, "summarize",
+func (s *Service) transitionActions(m *resource.Mux) {
+	resource.Action(m, s.Transitions, "summarize",
 		func(_ context.Context, _ *resource.Tx, t *Transition, in SummaryStep) (string, time.Time, error) {
 			if err := first(goingOut(t), requiredTime("created", in.Created), summaryContents("contents", &in.Contents)); err != nil {
 				return "", time.Time{}, err
@@ -344,7 +342,7 @@ func (s *Service) transitionActions(mux *http.ServeMux, log *slog.Logger) {
 			t.SummaryCreated, t.Contents = &in.Created, &in.Contents
 			return contract.TransitionSummarized, in.Created, nil
 		})
-	resource.Action(mux, log, s.Transitions, "transmit",
+	resource.Action(m, s.Transitions, "transmit",
 		func(_ context.Context, _ *resource.Tx, t *Transition, in SendStep) (string, time.Time, error) {
 			if err := first(goingOut(t), requiredTime("sent", in.Sent), oneOf("transport", in.Transport, transports...)); err != nil {
 				return "", time.Time{}, err
@@ -355,7 +353,7 @@ func (s *Service) transitionActions(mux *http.ServeMux, log *slog.Logger) {
 			t.Sent, t.Transport = &in.Sent, in.Transport
 			return contract.TransitionTransmitted, in.Sent, nil
 		})
-	resource.Action(mux, log, s.Transitions, "confirm-receipt",
+	resource.Action(m, s.Transitions, "confirm-receipt",
 		func(_ context.Context, _ *resource.Tx, t *Transition, in ConfirmStep) (string, time.Time, error) {
 			if err := first(goingOut(t), requiredTime("confirmed", in.Confirmed)); err != nil {
 				return "", time.Time{}, err
@@ -366,7 +364,7 @@ func (s *Service) transitionActions(mux *http.ServeMux, log *slog.Logger) {
 			t.ReceiptConfirmed = &in.Confirmed
 			return contract.TransitionConfirmed, in.Confirmed, nil
 		})
-	resource.Action(mux, log, s.Transitions, "receive",
+	resource.Action(m, s.Transitions, "receive",
 		func(_ context.Context, _ *resource.Tx, t *Transition, in ReceiveStep) (string, time.Time, error) {
 			if err := first(comingIn(t), requiredTime("received", in.Received)); err != nil {
 				return "", time.Time{}, err
@@ -374,7 +372,7 @@ func (s *Service) transitionActions(mux *http.ServeMux, log *slog.Logger) {
 			t.Received, t.Unavailable = &in.Received, false
 			return contract.TransitionReceived, in.Received, nil
 		})
-	resource.Action(mux, log, s.Transitions, "request",
+	resource.Action(m, s.Transitions, "request",
 		func(_ context.Context, _ *resource.Tx, t *Transition, in RequestStep) (string, time.Time, error) {
 			if err := first(comingIn(t), requiredTime("requested", in.Requested)); err != nil {
 				return "", time.Time{}, err
@@ -385,7 +383,7 @@ func (s *Service) transitionActions(mux *http.ServeMux, log *slog.Logger) {
 			t.Requested, t.Unavailable = &in.Requested, in.Unavailable
 			return contract.TransitionRequested, in.Requested, nil
 		})
-	resource.Action(mux, log, s.Transitions, "incorporate",
+	resource.Action(m, s.Transitions, "incorporate",
 		func(_ context.Context, _ *resource.Tx, t *Transition, in IncorporateStep) (string, time.Time, error) {
 			if err := first(comingIn(t), requiredTime("incorporated", in.Incorporated)); err != nil {
 				return "", time.Time{}, err

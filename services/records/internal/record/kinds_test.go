@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/store"
@@ -301,6 +302,7 @@ func (a *api) exercise(t *testing.T, f fixture, k kindCase) {
 	} else if r := a.do(http.MethodGet, "/v1/"+k.path+"?limit=1000", nil); r.code != http.StatusOK || !strings.Contains(r.raw, `"id":"`+id+`"`) {
 		t.Errorf("list: %d %s", r.code, r.raw)
 	}
+	a.searchByDay(t, k, key, id, a.since(before)[0])
 	// A correction with the same content changes nothing; a real one is version 2.
 	if r := a.do(http.MethodPut, item, body); r.code != http.StatusOK || r.body["version"] != 1.0 {
 		t.Errorf("no-op PUT: %d %s", r.code, r.raw)
@@ -338,6 +340,32 @@ func (a *api) exercise(t *testing.T, f fixture, k kindCase) {
 		if !slices.Contains(mapValues(e.Data), any(id)) {
 			t.Errorf("%s payload %s does not name the resource %s", e.Type, e.Raw, id)
 		}
+	}
+}
+
+// searchByDay checks the search by clinical day: the day of the resource's recorded
+// event finds it, the next day does not. A kind whose clinical time is when it was
+// recorded has no day to search by: from is refused, naming it.
+func (a *api) searchByDay(t *testing.T, k kindCase, key, id string, recorded published) {
+	t.Helper()
+	q := "/v1/" + k.path + "?limit=1000"
+	if k.list != "" {
+		q = "/v1/" + k.path + "?" + k.list + "=" + key
+	}
+	day := recorded.Time.UTC().Format(time.DateOnly)
+	next := recorded.Time.UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	r := a.do(http.MethodGet, q+"&from="+day+"&to="+day, nil)
+	if recorded.Time.Equal(recorded.Recorded) {
+		if r.code != http.StatusBadRequest || r.field() != "from" {
+			t.Errorf("search of an undated kind: %d %s, want 400 naming from", r.code, r.raw)
+		}
+		return
+	}
+	if r.code != http.StatusOK || !strings.Contains(r.raw, `"id":"`+id+`"`) {
+		t.Errorf("search on %s: %d %s", day, r.code, r.raw)
+	}
+	if r := a.do(http.MethodGet, q+"&from="+next, nil); r.code != http.StatusOK || strings.Contains(r.raw, `"id":"`+id+`"`) {
+		t.Errorf("search from %s: %d %s, want it left out", next, r.code, r.raw)
 	}
 }
 

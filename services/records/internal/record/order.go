@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
@@ -132,8 +132,12 @@ type Duplicate struct {
 
 // orderRoutes registers POST /v1/orders: 201 with the order placed, or 200 with an
 // Avoided when it duplicates a recent shared study (unless allow_duplicate).
-func (s *Service) orderRoutes(mux *http.ServeMux, log *slog.Logger) {
-	mux.Handle("POST /v1/orders", resource.Idempotent(resource.Handler(log, resource.Body[OrderRequest], s.placeOrder), log))
+func (s *Service) orderRoutes(m *resource.Mux) {
+	m.Handle("POST /v1/orders", resource.Document(resource.Op{ID: "orders.place", Summary: "Place an order",
+		Request: resource.TypeOf[OrderRequest](), Idempotent: true,
+		Responses: map[int]reflect.Type{http.StatusCreated: resource.TypeOf[Order]()},
+		OneOf:     map[int][]reflect.Type{http.StatusOK: {resource.TypeOf[Order](), resource.TypeOf[Avoided]()}}},
+		resource.Idempotent(resource.Handler(m.Log(), resource.Body[OrderRequest], s.placeOrder), m.Log())))
 }
 
 // PlaceOrder places an order and publishes records.order.recorded, unless it is an

@@ -2,8 +2,6 @@ package record
 
 import (
 	"context"
-	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
@@ -179,9 +177,9 @@ func (s *Service) definePrescribing() {
 //
 //	POST /v1/prescriptions/{id}/query-formulary  {"queried", "result"}                → records.prescription.queried
 //	POST /v1/prescriptions/{id}/transmit         {"transmitted", "method", "outcome"}  → records.prescription.transmitted
-func (s *Service) prescriptionActions(mux *http.ServeMux, log *slog.Logger) {
-	resource.Action(mux, log, s.Prescriptions, "query-formulary", queryFormulary)
-	resource.Action(mux, log, s.Prescriptions, "transmit", transmit)
+func (s *Service) prescriptionActions(m *resource.Mux) {
+	resource.Action(m, s.Prescriptions, "query-formulary", queryFormulary)
+	resource.Action(m, s.Prescriptions, "transmit", transmit)
 }
 
 // queryFormulary records the formulary query of a prescription.

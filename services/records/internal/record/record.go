@@ -10,8 +10,6 @@ package record
 import (
 	"embed"
 	"io/fs"
-	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/store"
@@ -106,42 +104,42 @@ func NewService(db *store.DB, notify func(), cfg Config) *Service {
 // Store is the service's write path, for the service's periodic upkeep.
 func (s *Service) Store() *resource.Store { return s.store }
 
-// Routes registers the JSON API on mux: /v1/<kind> for every kind of resource, their
+// Routes registers the JSON API on m: /v1/<kind> for every kind of resource, their
 // actions, and the flows of orders and shared tablets. docs/records.md lists them.
-func (s *Service) Routes(mux *http.ServeMux, log *slog.Logger) {
-	s.Organizations.Routes(mux, log)
-	s.Hospitals.Routes(mux, log)
-	s.Groups.Routes(mux, log)
-	s.Clinicians.Routes(mux, log)
-	s.Locations.Routes(mux, log)
-	s.Devices.Routes(mux, log)
+func (s *Service) Routes(m *resource.Mux) {
+	s.Organizations.Routes(m)
+	s.Hospitals.Routes(m)
+	s.Groups.Routes(m)
+	s.Clinicians.Routes(m)
+	s.Locations.Routes(m)
+	s.Devices.Routes(m)
 
-	s.Patients.Routes(mux, log)
-	s.Encounters.Routes(mux, log)
-	s.Problems.Routes(mux, log)
-	s.Allergies.Routes(mux, log)
-	s.Medications.Routes(mux, log)
-	s.Results.Routes(mux, log)
-	s.VitalSigns.Routes(mux, log)
-	s.SmokingStatuses.Routes(mux, log)
-	s.Prescriptions.Routes(mux, log)
-	s.PDMPQueries.Routes(mux, log)
-	s.Orders.ItemRoutes(mux, log) // created through PlaceOrder, for the duplicate check
-	s.ClinicalSummaries.Routes(mux, log)
-	s.Transitions.Routes(mux, log)
-	s.Reconciliations.Routes(mux, log)
-	s.Availabilities.Routes(mux, log)
-	s.AccessGrants.Routes(mux, log)
-	s.VDTs.Routes(mux, log)
-	s.PGHD.Routes(mux, log)
-	s.RegistrySubmissions.Routes(mux, log)
-	s.Consents.Routes(mux, log)
-	s.SharedRecords.Routes(mux, log)
-	s.RegistryEngagements.Routes(mux, log)
-	s.Attestations.Routes(mux, log)
+	s.Patients.Routes(m)
+	s.Encounters.Routes(m)
+	s.Problems.Routes(m)
+	s.Allergies.Routes(m)
+	s.Medications.Routes(m)
+	s.Results.Routes(m)
+	s.VitalSigns.Routes(m)
+	s.SmokingStatuses.Routes(m)
+	s.Prescriptions.Routes(m)
+	s.PDMPQueries.Routes(m)
+	s.Orders.ItemRoutes(m) // created through PlaceOrder, for the duplicate check
+	s.ClinicalSummaries.Routes(m)
+	s.Transitions.Routes(m)
+	s.Reconciliations.Routes(m)
+	s.Availabilities.Routes(m)
+	s.AccessGrants.Routes(m)
+	s.VDTs.Routes(m)
+	s.PGHD.Routes(m)
+	s.RegistrySubmissions.Routes(m)
+	s.Consents.Routes(m)
+	s.SharedRecords.Routes(m)
+	s.RegistryEngagements.Routes(m)
+	s.Attestations.Routes(m)
 
-	s.prescriptionActions(mux, log)
-	s.transitionActions(mux, log)
-	s.orderRoutes(mux, log)
-	s.tabletRoutes(mux, log)
+	s.prescriptionActions(m)
+	s.transitionActions(m)
+	s.orderRoutes(m)
+	s.tabletRoutes(m)
 }

@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/routers"
+
 	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/services/records/internal/record"
+	"github.com/attest-ehr/attest/services/records/internal/resource"
 )
 
 // canary stands for PHI and free text in inputs; no event may carry it.
@@ -31,6 +34,9 @@ type api struct {
 	db  *store.DB
 	svc *record.Service
 	h   http.Handler
+	// router finds a request's operation in the OpenAPI document, against which every
+	// answer is checked.
+	router routers.Router
 }
 
 func newAPI(t *testing.T, db *store.DB, cfg record.Config) *api {
@@ -40,8 +46,12 @@ func newAPI(t *testing.T, db *store.DB, cfg record.Config) *api {
 	}
 	svc := record.NewService(db, func() {}, cfg)
 	mux := http.NewServeMux()
-	svc.Routes(mux, slog.New(slog.DiscardHandler))
-	return &api{t: t, db: db, svc: svc, h: mux}
+	m := resource.NewMux(mux, slog.New(slog.DiscardHandler))
+	svc.Routes(m)
+	if err := m.ServeOpenAPI("records", "test"); err != nil {
+		t.Fatal(err)
+	}
+	return &api{t: t, db: db, svc: svc, h: mux, router: newRouter(t, mux)}
 }
 
 // reply is an HTTP answer.
@@ -81,6 +91,9 @@ func (a *api) do(method, path string, body any, headers ...string) reply {
 	}
 	rec := httptest.NewRecorder()
 	a.h.ServeHTTP(rec, r)
+	if a.router != nil { // benchmarks build their fixture without the document check
+		checkResponse(a.t, a.router, r, rec)
+	}
 	out := reply{code: rec.Code, raw: rec.Body.String()}
 	_ = json.Unmarshal(rec.Body.Bytes(), &out.body)
 	return out

@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
@@ -150,28 +150,42 @@ func (s *Service) defineDevices() {
 //	POST /v1/tablet-sessions/{id}/uploads  a self-reported observation (a vital sign)
 //	POST /v1/tablet-sessions/{id}/wipe     check the device in with its signed wipe statement
 //	GET  /v1/devices/{id}/audit            the device's audit trail
-func (s *Service) tabletRoutes(mux *http.ServeMux, log *slog.Logger) {
-	mux.Handle("POST /v1/tablet-sessions", resource.Idempotent(resource.Handler(log, resource.Body[CheckOut], s.checkOut), log))
-	mux.Handle("GET /v1/tablet-sessions/{id}", resource.Handler(log, resource.PathID,
-		func(ctx context.Context, id string) (resource.Reply, error) {
+func (s *Service) tabletRoutes(m *resource.Mux) {
+	log := m.Log()
+	session := resource.TypeOf[TabletSession]()
+	m.Handle("POST /v1/tablet-sessions", resource.Document(resource.Op{ID: "tablet-sessions.check-out",
+		Summary: "Check a device out to a patient", Request: resource.TypeOf[CheckOut](), Idempotent: true,
+		Responses: map[int]reflect.Type{http.StatusCreated: session, http.StatusOK: session}},
+		resource.Idempotent(resource.Handler(log, resource.Body[CheckOut], s.checkOut), log)))
+	m.Handle("GET /v1/tablet-sessions/{id}", resource.Document(resource.Op{ID: "tablet-sessions.read",
+		Summary: "Read a tablet session", Responses: map[int]reflect.Type{http.StatusOK: session}},
+		resource.Handler(log, resource.PathID, func(ctx context.Context, id string) (resource.Reply, error) {
 			t, err := s.TabletSession(ctx, id)
 			if err != nil {
 				return resource.Reply{}, err
 			}
 			return resource.JSON(http.StatusOK, t)
-		}))
-	mux.Handle("POST /v1/tablet-sessions/{id}/uploads", resource.Idempotent(resource.Handler(log, withID[Upload],
-		func(ctx context.Context, r idAnd[Upload]) (resource.Reply, error) { return s.upload(ctx, r.id, r.in) }), log))
-	mux.Handle("POST /v1/tablet-sessions/{id}/wipe", resource.Idempotent(resource.Handler(log, withID[Wipe],
-		func(ctx context.Context, r idAnd[Wipe]) (resource.Reply, error) { return s.wipe(ctx, r.id, r.in) }), log))
-	mux.Handle("GET /v1/devices/{id}/audit", resource.Handler(log, resource.PathID,
-		func(ctx context.Context, id string) (resource.Reply, error) {
+		})))
+	vital := resource.TypeOf[VitalSign]()
+	m.Handle("POST /v1/tablet-sessions/{id}/uploads", resource.Document(resource.Op{ID: "tablet-sessions.upload",
+		Summary: "Upload a self-reported observation", Request: resource.TypeOf[Upload](), Idempotent: true,
+		Responses: map[int]reflect.Type{http.StatusCreated: vital, http.StatusOK: vital}},
+		resource.Idempotent(resource.Handler(log, withID[Upload],
+			func(ctx context.Context, r idAnd[Upload]) (resource.Reply, error) { return s.upload(ctx, r.id, r.in) }), log)))
+	m.Handle("POST /v1/tablet-sessions/{id}/wipe", resource.Document(resource.Op{ID: "tablet-sessions.wipe",
+		Summary: "Check the device in with its signed wipe statement", Request: resource.TypeOf[Wipe](), Idempotent: true,
+		Responses: map[int]reflect.Type{http.StatusOK: session}},
+		resource.Idempotent(resource.Handler(log, withID[Wipe],
+			func(ctx context.Context, r idAnd[Wipe]) (resource.Reply, error) { return s.wipe(ctx, r.id, r.in) }), log)))
+	m.Handle("GET /v1/devices/{id}/audit", resource.Document(resource.Op{ID: "devices.audit",
+		Summary: "Read a device's audit trail", Responses: map[int]reflect.Type{http.StatusOK: resource.TypeOf[resource.Page[AuditEntry]]()}},
+		resource.Handler(log, resource.PathID, func(ctx context.Context, id string) (resource.Reply, error) {
 			entries, err := s.DeviceAudit(ctx, id)
 			if err != nil {
 				return resource.Reply{}, err
 			}
 			return resource.JSON(http.StatusOK, resource.Page[AuditEntry]{Items: entries})
-		}))
+		})))
 }
 
 // idAnd is a request naming a resource in its path, with a body.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -39,35 +41,48 @@ func PathID(r *http.Request) (string, error) {
 	return id, CheckID("id", id)
 }
 
-// Routes registers the kind's JSON API on mux under /v1/<Path>:
+// Routes registers the kind's JSON API on m under /v1/<Path>:
 //
 //	POST   /v1/<path>            create: 201, or 200 for an idempotent retry
 //	GET    /v1/<path>/{id}       read
-//	GET    /v1/<path>?<subject>= list one subject's (or, for entities, all), by ID: ?after=&limit=
+//	GET    /v1/<path>?<subject>= list one subject's (or, for entities, all), by ID: ?after=&limit=,
+//	                             and by clinical day for a kind with one: ?from=&to=
 //	PUT    /v1/<path>/{id}       correct: the whole new content; 200
 //	DELETE /v1/<path>/{id}       delete: 204
 //
 // Writes honour Idempotency-Key.
-func (k *Kind[T, P]) Routes(mux *http.ServeMux, log *slog.Logger) {
-	mux.Handle("POST /v1/"+k.Path, Idempotent(Handler(log, Body[T], k.createReply), log))
-	k.ItemRoutes(mux, log)
+func (k *Kind[T, P]) Routes(m *Mux) {
+	m.Handle("POST /v1/"+k.Path, Document(Op{ID: k.Path + ".create", Summary: "Record a new " + k.Name,
+		Request: TypeOf[T](), Responses: map[int]reflect.Type{http.StatusCreated: TypeOf[T](), http.StatusOK: TypeOf[T]()},
+		Idempotent: true},
+		Idempotent(Handler(m.Log(), Body[T], k.createReply), m.Log())))
+	k.ItemRoutes(m)
 }
 
 // ItemRoutes registers Routes' routes but the create, for a kind created by a flow of
 // its own.
-func (k *Kind[T, P]) ItemRoutes(mux *http.ServeMux, log *slog.Logger) {
+func (k *Kind[T, P]) ItemRoutes(m *Mux) {
 	base := "/v1/" + k.Path
-	mux.Handle("GET "+base+"/{id}", Handler(log, PathID, k.getReply))
-	mux.Handle("GET "+base, Handler(log, k.decodeList, k.listReply))
-	mux.Handle("PUT "+base+"/{id}", Idempotent(Handler(log, k.decodePut, k.correctReply), log))
-	mux.Handle("DELETE "+base+"/{id}", Idempotent(Handler(log, PathID, k.deleteReply), log))
+	log := m.Log()
+	m.Handle("GET "+base+"/{id}", Document(Op{ID: k.Path + ".read", Summary: "Read a " + k.Name,
+		Responses: map[int]reflect.Type{http.StatusOK: TypeOf[T]()}},
+		Handler(log, PathID, k.getReply)))
+	m.Handle("GET "+base, Document(Op{ID: k.Path + ".list", Summary: "List " + k.Path, Query: k.listParams(),
+		Responses: map[int]reflect.Type{http.StatusOK: TypeOf[Page[T]]()}},
+		Handler(log, k.decodeList, k.listReply)))
+	m.Handle("PUT "+base+"/{id}", Document(Op{ID: k.Path + ".correct", Summary: "Correct a " + k.Name,
+		Request: TypeOf[T](), Responses: map[int]reflect.Type{http.StatusOK: TypeOf[T]()}, Idempotent: true},
+		Idempotent(Handler(log, k.decodePut, k.correctReply), log)))
+	m.Handle("DELETE "+base+"/{id}", Document(Op{ID: k.Path + ".delete", Summary: "Delete a " + k.Name + " entered in error",
+		Responses: map[int]reflect.Type{http.StatusNoContent: nil}, Idempotent: true},
+		Idempotent(Handler(log, PathID, k.deleteReply), log)))
 }
 
-// Action registers POST /v1/<path>/{id}/<name> on mux: the body, decoded strictly into
+// Action registers POST /v1/<path>/{id}/<name> on m: the body, decoded strictly into
 // an A, is applied by apply to the stored resource, which becomes its next version;
 // apply returns the event type to publish and its clinical time. An action that
 // changes nothing publishes nothing. It honours Idempotency-Key.
-func Action[T any, P Ptr[T], A any](mux *http.ServeMux, log *slog.Logger, k *Kind[T, P], name string,
+func Action[T any, P Ptr[T], A any](m *Mux, k *Kind[T, P], name string,
 	apply func(ctx context.Context, tx *Tx, v *T, in A) (typ string, at time.Time, err error)) {
 	type request struct {
 		id string
@@ -81,12 +96,15 @@ func Action[T any, P Ptr[T], A any](mux *http.ServeMux, log *slog.Logger, k *Kin
 		in, err := Body[A](r)
 		return request{id, in}, err
 	}
-	mux.Handle("POST /v1/"+k.Path+"/{id}/"+name, Idempotent(Handler(log, decode,
-		func(ctx context.Context, req request) (Reply, error) {
-			return k.actReply(ctx, req.id, 0, func(ctx context.Context, tx *Tx, v *T) (string, time.Time, error) {
-				return apply(ctx, tx, v, req.in)
-			})
-		}), log))
+	log := m.Log()
+	m.Handle("POST /v1/"+k.Path+"/{id}/"+name, Document(Op{ID: k.Path + "." + name, Summary: "Apply " + name + " to a " + k.Name,
+		Request: TypeOf[A](), Responses: map[int]reflect.Type{http.StatusOK: TypeOf[T]()}, Idempotent: true},
+		Idempotent(Handler(log, decode,
+			func(ctx context.Context, req request) (Reply, error) {
+				return k.actReply(ctx, req.id, 0, func(ctx context.Context, tx *Tx, v *T) (string, time.Time, error) {
+					return apply(ctx, tx, v, req.in)
+				})
+			}), log)))
 }
 
 // correction is a PUT: the resource in the path, with its new content.
@@ -114,38 +132,90 @@ func (k *Kind[T, P]) decodePut(r *http.Request) (correction[T], error) {
 	return correction[T]{id, v}, nil
 }
 
-// listing is a list request.
-type listing struct {
-	subject, after string
-	limit          int
-}
-
 // Listing limits.
 const (
 	defaultLimit = 100
 	maxLimit     = 1000
 )
 
-func (k *Kind[T, P]) decodeList(r *http.Request) (listing, error) {
+// dateLayout is the form of the from and to query parameters: a calendar day.
+const dateLayout = "2006-01-02"
+
+// decodeList reads a list request: the subject (required when the kind has one), the
+// page (after, limit) and, for a kind with a clinical time, the days (from, to), each
+// checked, naming the parameter at fault.
+func (k *Kind[T, P]) decodeList(r *http.Request) (Query, error) {
 	q := r.URL.Query()
-	l := listing{after: q.Get("after"), limit: defaultLimit}
+	l := Query{After: q.Get("after"), Limit: defaultLimit}
 	if k.SubjectField != "" {
-		l.subject = q.Get(k.SubjectField)
-		if l.subject == "" {
-			return listing{}, errs.Field(errs.Invalid, k.SubjectField, "required to list %s", k.Path)
+		l.Subject = q.Get(k.SubjectField)
+		if l.Subject == "" {
+			return Query{}, errs.Field(errs.Invalid, k.SubjectField, "required to list %s", k.Path)
 		}
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxLimit {
-			return listing{}, errs.Field(errs.Invalid, "limit", "a number from 1 to %d", maxLimit)
+			return Query{}, errs.Field(errs.Invalid, "limit", "a number from 1 to %d", maxLimit)
 		}
-		l.limit = n
+		l.Limit = n
 	}
-	if err := CheckID("after", l.after); err != nil {
-		return listing{}, err
+	if err := CheckID("after", l.After); err != nil {
+		return Query{}, err
+	}
+	var err error
+	if l.From, err = k.day(q, "from"); err != nil {
+		return Query{}, err
+	}
+	to, err := k.day(q, "to")
+	if err != nil {
+		return Query{}, err
+	}
+	if !to.IsZero() {
+		if to.Before(l.From) {
+			return Query{}, errs.Field(errs.Invalid, "to", "before from")
+		}
+		l.Until = to.AddDate(0, 0, 1) // the whole of the last day
 	}
 	return l, nil
+}
+
+// day reads the query parameter name as a calendar day (UTC midnight); zero when it
+// is absent.
+func (k *Kind[T, P]) day(q url.Values, name string) (time.Time, error) {
+	s := q.Get(name)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if k.At == nil {
+		return time.Time{}, errs.Field(errs.Invalid, name, "%s have no clinical time to search by", k.Path)
+	}
+	d, err := time.Parse(dateLayout, s)
+	if err != nil {
+		return time.Time{}, errs.Field(errs.Invalid, name, "a date as YYYY-MM-DD")
+	}
+	return d, nil
+}
+
+// listParams describes decodeList's parameters.
+func (k *Kind[T, P]) listParams() []Param {
+	str := map[string]any{"type": "string"}
+	var ps []Param
+	if k.SubjectField != "" {
+		ps = append(ps, Param{Name: k.SubjectField, Required: true, Schema: str,
+			Description: "whose " + k.Path + " to list"})
+	}
+	ps = append(ps,
+		Param{Name: "after", Schema: str, Description: "the next of the previous page: list IDs after it"},
+		Param{Name: "limit", Schema: map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit, "default": defaultLimit},
+			Description: "at most this many items"})
+	if k.At != nil {
+		date := map[string]any{"type": "string", "format": "date"}
+		ps = append(ps,
+			Param{Name: "from", Schema: date, Description: "only facts whose clinical time is on or after this day (UTC)"},
+			Param{Name: "to", Schema: date, Description: "only facts whose clinical time is on or before this day (UTC)"})
+	}
+	return ps
 }
 
 // Page is one page of a list: the items by ID and, when there may be more, the ID to
@@ -173,8 +243,8 @@ func (k *Kind[T, P]) getReply(ctx context.Context, id string) (Reply, error) {
 	return JSON(http.StatusOK, &v)
 }
 
-func (k *Kind[T, P]) listReply(ctx context.Context, l listing) (Reply, error) {
-	p, err := k.List(ctx, l.subject, l.after, l.limit)
+func (k *Kind[T, P]) listReply(ctx context.Context, q Query) (Reply, error) {
+	p, err := k.Search(ctx, q)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -245,14 +315,38 @@ func (k *Kind[T, P]) Get(ctx context.Context, id string) (T, error) {
 // List returns up to limit resources of subject (all, for a kind whose subject is its
 // own ID) with IDs after after, by ID, leaving out those the kind's Visible refuses.
 func (k *Kind[T, P]) List(ctx context.Context, subject, after string, limit int) (Page[T], error) {
-	q := `SELECT ` + columns + ` FROM ` + k.Table + ` WHERE id > ?`
-	args := []any{after}
+	return k.Search(ctx, Query{Subject: subject, After: after, Limit: limit})
+}
+
+// Query selects a page of resources.
+type Query struct {
+	Subject string // the subject's resources; ignored for a kind whose subject is its own ID
+	After   string // only IDs after this one: the Next of the previous page
+	Limit   int    // at most this many (1 or more)
+	// From and Until bound the clinical time: From <= at < Until; a zero one bounds
+	// nothing.
+	From, Until time.Time
+}
+
+// Search returns the page of resources q selects, by ID, leaving out those the kind's
+// Visible refuses. Next is set when the page is full: there may be more.
+func (k *Kind[T, P]) Search(ctx context.Context, q Query) (Page[T], error) {
+	query := `SELECT ` + columns + ` FROM ` + k.Table + ` WHERE id > ?`
+	args := []any{q.After}
 	if k.SubjectField != "" {
-		q += ` AND subject = ?`
-		args = append(args, subject)
+		query += ` AND subject = ?`
+		args = append(args, q.Subject)
 	}
-	q += ` ORDER BY id LIMIT ?`
-	vs, err := k.query(ctx, k.st.db, q, append(args, limit)...)
+	if !q.From.IsZero() {
+		query += ` AND at >= ?`
+		args = append(args, q.From.UTC())
+	}
+	if !q.Until.IsZero() {
+		query += ` AND at < ?`
+		args = append(args, q.Until.UTC())
+	}
+	query += ` ORDER BY id LIMIT ?`
+	vs, err := k.query(ctx, k.st.db, query, append(args, q.Limit)...)
 	if err != nil {
 		return Page[T]{}, err
 	}
@@ -267,7 +361,7 @@ func (k *Kind[T, P]) List(ctx context.Context, subject, after string, limit int)
 		}
 		p.Items = append(p.Items, *v)
 	}
-	if len(vs) == limit {
+	if len(vs) == q.Limit {
 		p.Next = vs[len(vs)-1].meta().ID
 	}
 	return p, nil

@@ -253,7 +253,7 @@ func call(t *testing.T, h http.Handler, method, path, key, body string) (int, st
 
 func routes(notes *resource.Kind[note, *note]) http.Handler {
 	mux := http.NewServeMux()
-	notes.Routes(mux, slog.New(slog.DiscardHandler))
+	notes.Routes(resource.NewMux(mux, slog.New(slog.DiscardHandler)))
 	return mux
 }
 
