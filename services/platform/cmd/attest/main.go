@@ -33,6 +33,7 @@ Usage:
   attest dlq list --group G                     the events consumer group G dead-lettered, with the reasons
   attest dlq replay --group G (--all | --event ID ...)   drive dead-lettered events again, after a fix
   attest verify [--public-key KEY] FILE         check an exported attestation file offline
+  attest generate --seed N --patients N --year Y [--out DIR] [--post URL --token T]   a synthetic health system as records API requests
   attest audit verify                           check the gateway's audit log (hash chain, signed checkpoints)
   attest version                                print the version
 
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return runDLQ(ctx, args, getenv, out)
 	case "audit":
 		return runAudit(ctx, args, getenv, out)
+	case "generate":
+		return runGenerate(ctx, args, getenv, out)
 	case "verify":
 		return runVerify(ctx, args, getenv, out)
 	case "version":

@@ -32,6 +32,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"run", "--services", "records,nonsense"}, "", true},
 		{[]string{"migrate"}, "migrations applied", false},
 		{[]string{"verify"}, "", true},
+		{[]string{"generate", "--patients", "0"}, "", true},
 		{[]string{"verify", "/nonexistent/attestation.json"}, "", true},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,233 @@
+package generate
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/attest-ehr/attest/libs/progress"
+)
+
+// PostConfig says where and how to post a generated directory.
+type PostConfig struct {
+	Dir         string        // the directory Generate wrote
+	URL         string        // records' base URL, e.g. http://localhost:8080/records
+	Token       string        // bearer token; none when empty
+	Workers     int           // requests in flight; default 8
+	MaxAttempts int           // tries per line on 5xx, 429 or a network error; default 8
+	Backoff     time.Duration // the first retry's wait, doubled each time up to 5s; default 100ms
+	Client      *http.Client  // default: a client with a 30s timeout
+	Progress    io.Writer     // where progress is reported; none when nil
+}
+
+// Post sends every line of the generated files to records, kind by kind in Kinds
+// order, each line as POST <URL>/v1/<kind> with Idempotency-Key set to the line's id.
+// Lines run on cfg.Workers workers, a patient's lines always on the same one, so a
+// patient's facts arrive in file order; the directory's lines go in file order. A retried or repeated post changes nothing,
+// so running Post again after a failure resumes it. It stops at the first line
+// refused with a 4xx, naming the file and line. It returns how many lines it posted.
+func Post(ctx context.Context, cfg PostConfig) (int64, error) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 8
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 100 * time.Millisecond
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	cfg.URL = strings.TrimSuffix(cfg.URL, "/")
+	total, err := countLines(cfg.Dir)
+	if err != nil {
+		return 0, err
+	}
+	var meter *progress.Meter
+	if cfg.Progress != nil {
+		meter = progress.Start(cfg.Progress, progress.Config{Label: "posting", Total: total, Unit: "requests"})
+		defer meter.Done()
+	}
+	var posted int64
+	for _, kind := range Kinds {
+		n, err := postFile(ctx, cfg, kind, meter)
+		posted += n
+		if err != nil {
+			return posted, err
+		}
+	}
+	return posted, nil
+}
+
+// job is one line to post.
+type job struct {
+	line []byte
+	id   string
+	n    int // the line number in its file
+}
+
+// postFile posts one kind's file and waits for every line of it, so that the next
+// kind can refer to it.
+func postFile(ctx context.Context, cfg PostConfig, kind string, meter *progress.Meter) (int64, error) {
+	path := filepath.Join(cfg.Dir, FileName(kind))
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("post: %w", err)
+	}
+	defer f.Close()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	queues := make([]chan job, cfg.Workers)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		posted int64
+	)
+	for i := range queues {
+		queues[i] = make(chan job, 64)
+		wg.Go(func() {
+			for j := range queues[i] {
+				if ctx.Err() != nil {
+					continue // drain after a failure
+				}
+				if err := postLine(ctx, cfg, kind, j); err != nil {
+					cancel(fmt.Errorf("%s:%d: %w", path, j.n, err))
+					continue
+				}
+				mu.Lock()
+				posted++
+				mu.Unlock()
+				if meter != nil {
+					meter.Add(1)
+				}
+			}
+		})
+	}
+	readErr := func() error {
+		defer func() {
+			for _, q := range queues {
+				close(q)
+			}
+		}()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+		for n := 1; sc.Scan(); n++ {
+			var keys struct {
+				ID        string `json:"id"`
+				PatientID string `json:"patient_id"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &keys); err != nil || keys.ID == "" {
+				return fmt.Errorf("%s:%d: not a generated line (a JSON object with an id)", path, n)
+			}
+			// Directory lines (no patient) go in file order on one worker: they may
+			// refer to each other (an organization part of another).
+			h := fnv.New32a()
+			h.Write([]byte(keys.PatientID))
+			select {
+			case queues[h.Sum32()%uint32(len(queues))] <- job{line: bytes.Clone(sc.Bytes()), id: keys.ID, n: n}:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		return sc.Err()
+	}()
+	wg.Wait()
+	if readErr != nil {
+		return posted, fmt.Errorf("post: %w", readErr)
+	}
+	if err := context.Cause(ctx); err != nil {
+		return posted, fmt.Errorf("post: %w", err)
+	}
+	return posted, nil
+}
+
+// errRefused is a line the service refused (4xx): retrying cannot help.
+var errRefused = errors.New("refused")
+
+// postLine posts one line, retrying 5xx, 429 and network errors with backoff.
+func postLine(ctx context.Context, cfg PostConfig, kind string, j job) error {
+	wait := cfg.Backoff
+	var last error
+	for attempt := 1; attempt <= cfg.MaxAttempts; attempt++ {
+		if attempt > 1 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			wait = min(2*wait, 5*time.Second)
+		}
+		status, body, err := send(ctx, cfg, kind, j)
+		switch {
+		case err != nil:
+			last = err
+		case status < 300:
+			return nil
+		case status == http.StatusTooManyRequests || status >= 500:
+			last = fmt.Errorf("POST %s: status %d", kind, status)
+		default:
+			return fmt.Errorf("%w: POST %s: status %d: %s", errRefused, kind, status, bytes.TrimSpace(body))
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("after %d attempts: %w", cfg.MaxAttempts, last)
+}
+
+func send(ctx context.Context, cfg PostConfig, kind string, j job) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL+"/v1/"+kind, bytes.NewReader(j.line))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", j.id)
+	if cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+cfg.Token)
+	}
+	resp, err := cfg.Client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	return resp.StatusCode, body, err
+}
+
+// countLines counts the lines of every kind's file in dir.
+func countLines(dir string) (int64, error) {
+	var total int64
+	buf := make([]byte, 256<<10)
+	for _, kind := range Kinds {
+		f, err := os.Open(filepath.Join(dir, FileName(kind)))
+		if err != nil {
+			return 0, fmt.Errorf("post: %w", err)
+		}
+		for {
+			n, err := f.Read(buf)
+			total += int64(bytes.Count(buf[:n], []byte{'\n'}))
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				f.Close()
+				return 0, fmt.Errorf("post: %w", err)
+			}
+		}
+		f.Close()
+	}
+	return total, nil
+}
