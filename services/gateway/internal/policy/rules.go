@@ -206,9 +206,24 @@ func Rules() []Rule {
 			Target: patientInPath, Roles: roles{cl: Clinic, pt: Self, px: Self, svc: Org}},
 	)
 
-	// metrics: a patient's measure facts — patient-level, so PHI.
-	add(Rule{Service: "metrics", Pattern: "GET /v1/patients/{id}/facts", Action: "metrics.patient.facts", PHI: true,
-		Target: patientInPath, Roles: roles{co: Org, ca: Clinic, cl: Clinic, au: Granted, svc: Org}})
+	// metrics: a patient's measure facts and explanation, and the member lists behind a
+	// number — patient-level, so PHI. The numbers themselves, the measure catalogue,
+	// the API document and the engagement KPIs (aggregates by clinic, clinician and
+	// week) carry no patient data.
+	add(
+		Rule{Service: "metrics", Pattern: "GET /v1/patients/{id}/facts", Action: "metrics.patient.facts", PHI: true,
+			Target: patientInPath, Roles: roles{co: Org, ca: Clinic, cl: Clinic, au: Granted, svc: Org}},
+		Rule{Service: "metrics", Pattern: "GET /v1/patients/{id}/explanation", Action: "metrics.patient.explanation", PHI: true,
+			Target: patientInPath, Roles: roles{co: Org, ca: Clinic, cl: Clinic, au: Granted, svc: Org}},
+		Rule{Service: "metrics", Pattern: "GET /v1/members", Action: "metrics.members.read", PHI: true,
+			Target: entityInQuery, Roles: roles{co: Org, ca: Clinic, cl: Clinic, au: Granted, svc: Org}},
+		Rule{Service: "metrics", Pattern: "GET /v1/numbers", Action: "metrics.numbers.read",
+			Target: entityInQuery, Roles: roles{co: Org, ca: Clinic, au: Org, cl: Clinic, svc: Org}},
+		Rule{Service: "metrics", Pattern: "GET /v1/measures", Action: "metrics.measures.read", Roles: directoryReaders},
+		Rule{Service: "metrics", Pattern: "GET /v1/openapi.json", Action: "metrics.openapi", Roles: directoryReaders},
+		Rule{Service: "metrics", Pattern: "GET /v1/kpis", Action: "metrics.kpis.read", Roles: roles{co: Org, ca: Org, au: Org, svc: Org}},
+		Rule{Service: "metrics", Pattern: "GET /v1/kpis/stream", Action: "metrics.kpis.stream", Roles: roles{co: Org, ca: Org, au: Org, svc: Org}},
+	)
 
 	// reporting: aggregate counts by entity, and attestations. Service accounts may
 	// read aggregates (a BI feed, the end-to-end tests); they carry no patient data.

@@ -106,10 +106,17 @@ func Evaluate(m Measure, e contract.Entity, p Period, patients []Patient, o Opti
 			members = append(members, m.Rule.count(s, &patients[i])...)
 		}
 	}
+	return Tally(m, e, p, s.variant, members), nil
+}
+
+// Tally is the result of measure m for entity e, period p and variant v with the
+// given members: sorted by patient and object, counted, and checked against the
+// threshold.
+func Tally(m Measure, e contract.Entity, p Period, v Variant, members []Member) Result {
 	slices.SortFunc(members, func(a, b Member) int {
 		return cmp.Or(cmp.Compare(a.PatientID, b.PatientID), cmp.Compare(a.Object, b.Object))
 	})
-	r := Result{MeasureID: m.ID, Entity: e, Period: p, Variant: s.variant, Members: members}
+	r := Result{MeasureID: m.ID, Entity: e, Period: p, Variant: v, Members: members}
 	for _, mb := range members {
 		if mb.InDenominator {
 			r.Denominator++
@@ -120,7 +127,7 @@ func Evaluate(m Measure, e contract.Entity, p Period, patients []Patient, o Opti
 	}
 	r.Met = m.Threshold.Met(r.Numerator, r.Denominator)
 	r.Borderline = m.Threshold.Borderline(r.Numerator, r.Denominator)
-	return r, nil
+	return r
 }
 
 // group evaluates a TIN as the union of its clinicians (every NPI with an item
@@ -329,8 +336,12 @@ func (s *scope) owns(p Provider) bool {
 
 // credits reports whether an action attributed to p counts toward the entity's
 // numerator: the entity's own actions, and for a transitive measure evaluated for a
-// MIPS clinician the same NPI's actions under any TIN (§2.4).
+// MIPS clinician the same NPI's actions under any TIN (§2.4). An action attributed to
+// no provider is the patient's own and counts for every entity.
 func (s *scope) credits(p Provider) bool {
+	if p == (Provider{}) {
+		return true // the patient's own action, attributed to no provider: see Action
+	}
 	if s.m.Transitive && s.kind == TINNPI {
 		return p.NPI == s.npi
 	}

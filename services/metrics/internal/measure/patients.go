@@ -144,7 +144,8 @@ func (pop Population) prior(s *scope, owned []Encounter) ([]Encounter, Reason, b
 		return nil, Reason{Code: NotEligible, Ref: owned[0].ID, At: owned[0].Start,
 			Note: fmt.Sprintf("%d office visits in the 24 months before the period; 2 are needed", len(visits))}, true
 	}
-	slices.SortFunc(visits, func(a, b Encounter) int { return a.Start.Compare(b.Start) })
+	// Ties broken by ID, so the visit reported is the same whatever the input order.
+	slices.SortFunc(visits, func(a, b Encounter) int { return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.ID, b.ID)) })
 	last := visits[len(visits)-1]
 	return visits, Reason{Code: Counted, Ref: last.ID, At: last.Start, Note: string(pop)}, true
 }

@@ -124,7 +124,10 @@ const (
 )
 
 // Action is something done for or by the patient that a numerator (or a Stage 1/2
-// denominator condition) counts, attributed to the provider it counts for.
+// denominator condition) counts, attributed to the provider it counts for. An action
+// with a zero Provider is the patient's own, or concerns the whole record (the patient
+// viewed their record, the problem list has an entry): it counts for every entity
+// whose denominator the patient is in.
 type Action struct {
 	ID          string
 	Kind        ActionKind

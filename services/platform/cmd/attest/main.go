@@ -34,6 +34,7 @@ Usage:
   attest dlq replay --group G (--all | --event ID ...)   drive dead-lettered events again, after a fix
   attest verify [--public-key KEY] FILE         check an exported attestation file offline
   attest generate --seed N --patients N --year Y [--out DIR] [--post URL --token T]   a synthetic health system as records API requests
+  attest replay metrics                         rebuild metrics' derived state from the topics (platform stopped)
   attest audit verify                           check the gateway's audit log (hash chain, signed checkpoints)
   attest version                                print the version
 
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return runDLQ(ctx, args, getenv, out)
 	case "audit":
 		return runAudit(ctx, args, getenv, out)
+	case "replay":
+		return runReplay(ctx, args, getenv, out)
 	case "generate":
 		return runGenerate(ctx, args, getenv, out)
 	case "verify":

@@ -1,0 +1,2 @@
+DROP TABLE rebuild_kpi_items;
+DROP TABLE kpi_items;
