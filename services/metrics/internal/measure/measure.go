@@ -22,7 +22,6 @@ package measure
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/attest-ehr/attest/libs/contract"
 )
@@ -205,6 +204,3 @@ func (m Measure) HasVariant(v Variant) bool {
 	}
 	return false
 }
-
-// entities is the entity kinds joined for display.
-func (m Measure) entities() string { return strings.Join(m.Entities, ", ") }

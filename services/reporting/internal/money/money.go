@@ -97,12 +97,6 @@ func roundCents(dollars *big.Rat) Cents {
 	return Cents(q.Int64())
 }
 
-// roundDollars rounds a non-negative dollar amount half up to whole dollars.
-func roundDollars(dollars *big.Rat) Cents {
-	c := roundCents(new(big.Rat).Quo(dollars, big.NewRat(100, 1)))
-	return c * 100
-}
-
 func minCents(a, b Cents) Cents {
 	if a < b {
 		return a
