@@ -13,8 +13,8 @@ import (
 	"github.com/attest-ehr/attest/libs/outbox"
 	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/services/metrics/internal/engagement"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
-	"github.com/attest-ehr/attest/services/metrics/internal/membership"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/services/metrics/internal/projection"
 )
 

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
-	"github.com/attest-ehr/attest/services/metrics/internal/membership"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/services/metrics/internal/projection"
 )
 

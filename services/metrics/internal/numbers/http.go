@@ -13,7 +13,7 @@ import (
 	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/httpapi"
 	"github.com/attest-ehr/attest/libs/ident"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
+	"github.com/attest-ehr/attest/libs/measure"
 )
 
 // Page sizes of member listings.

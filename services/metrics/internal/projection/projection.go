@@ -20,9 +20,8 @@ import (
 
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/event"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
-	"github.com/attest-ehr/attest/services/metrics/internal/membership"
-	"github.com/attest-ehr/attest/services/metrics/internal/timeline"
+	"github.com/attest-ehr/attest/libs/measure/membership"
+	"github.com/attest-ehr/attest/libs/measure/timeline"
 )
 
 //go:embed migrations
@@ -240,17 +239,3 @@ func Contract(f membership.Fact) contract.MeasureFact {
 		Anytime: f.Anytime, Out: f.Out, Because: f.Because}
 }
 
-// FromContract is a published fact as a membership fact, so that a consumer of the
-// fact topic can count any period with membership.Count.
-func FromContract(mf contract.MeasureFact) membership.Fact {
-	val := func(t *time.Time) time.Time {
-		if t == nil {
-			return time.Time{}
-		}
-		return t.UTC()
-	}
-	return membership.Fact{Entity: mf.Entity, Program: measure.Program(mf.Program), Measure: mf.Measure, Year: mf.Year,
-		Patient: mf.PatientID, Object: mf.Object, Role: membership.Role(mf.Role), Ref: mf.Ref, For: mf.For,
-		Channel: measure.Channel(mf.Channel), At: mf.At.UTC(), Until: val(mf.Until), Start: val(mf.Start),
-		Deadline: val(mf.Deadline), Controlled: mf.Controlled, Anytime: mf.Anytime, Out: mf.Out, Because: mf.Because}
-}

@@ -16,11 +16,12 @@ import (
 	"github.com/attest-ehr/attest/libs/event"
 	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/libs/store/storetest"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
-	"github.com/attest-ehr/attest/services/metrics/internal/membership"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/services/metrics/internal/projection"
+	"github.com/attest-ehr/attest/libs/measure/measuretest"
 	"github.com/attest-ehr/attest/services/metrics/internal/projection/projectiontest"
-	"github.com/attest-ehr/attest/services/metrics/internal/timeline"
+	"github.com/attest-ehr/attest/libs/measure/timeline"
 )
 
 func deriver(t testing.TB) *membership.Deriver {
@@ -70,7 +71,7 @@ func folded(t *rapid.T, es []event.Event) []string {
 		if err := json.Unmarshal(e.Data, &mf); err != nil {
 			t.Fatal(err)
 		}
-		k := projection.FromContract(mf).Key()
+		k := membership.FromContract(mf).Key()
 		switch e.Type {
 		case contract.MeasureFactAsserted:
 			if held[k] {
@@ -93,7 +94,7 @@ func folded(t *rapid.T, es []event.Event) []string {
 // recompute of the history gives, and its published fact changes add up to those facts.
 func TestStreamingEqualsRecompute(t *testing.T) {
 	// 10,000 histories: half on each core.
-	projectiontest.Checks(t, 5_000)
+	measuretest.Checks(t, 5_000)
 	d := deriver(t)
 	for i := range 2 {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
@@ -149,7 +150,7 @@ func TestStreamingEqualsRecomputeInDatabase(t *testing.T) {
 		if err := db.Migrate(ctx, projection.Migrations()); err != nil {
 			t.Fatal(err)
 		}
-		projectiontest.Checks(t, 25)
+		measuretest.Checks(t, 25)
 		st := projection.NewSQL(db, projection.Live, projection.Group, true)
 		pr := projection.NewProjector(st, d, nil, slog.New(slog.DiscardHandler))
 		n := 0

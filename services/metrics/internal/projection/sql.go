@@ -15,9 +15,9 @@ import (
 	"github.com/attest-ehr/attest/libs/event"
 	"github.com/attest-ehr/attest/libs/outbox"
 	"github.com/attest-ehr/attest/libs/store"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
-	"github.com/attest-ehr/attest/services/metrics/internal/membership"
-	"github.com/attest-ehr/attest/services/metrics/internal/timeline"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/membership"
+	"github.com/attest-ehr/attest/libs/measure/timeline"
 )
 
 // Tables names one set of projection tables.

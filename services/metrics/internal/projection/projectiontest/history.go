@@ -9,7 +9,7 @@ import (
 
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/event"
-	"github.com/attest-ehr/attest/services/metrics/internal/timeline"
+	"github.com/attest-ehr/attest/libs/measure/timeline"
 )
 
 // History is what the owners published about a few patients: for each topic and

@@ -11,9 +11,9 @@ import (
 	"sync"
 
 	"github.com/attest-ehr/attest/libs/event"
-	"github.com/attest-ehr/attest/services/metrics/internal/membership"
+	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/services/metrics/internal/projection"
-	"github.com/attest-ehr/attest/services/metrics/internal/timeline"
+	"github.com/attest-ehr/attest/libs/measure/timeline"
 )
 
 // Memory is a projection.Store held in maps. A transaction works on copies that

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
+	"github.com/attest-ehr/attest/libs/measure"
 )
 
 // TestONCRequiredTest2aEP replays ONC's (g)(2) Required Test 2a for MIPS (2025 deck,

@@ -8,14 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
+	"github.com/attest-ehr/attest/libs/measure"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated part of docs/measures.md")
 
 const (
-	docPath  = "../../../../docs/measures.md"
-	docBegin = "<!-- BEGIN GENERATED CATALOG: go test ./services/metrics/internal/measure -run TestMeasuresDoc -update -->"
+	docPath  = "../../docs/measures.md"
+	docBegin = "<!-- BEGIN GENERATED CATALOG: go test ./libs/measure -run TestMeasuresDoc -update -->"
 	docEnd   = "<!-- END GENERATED CATALOG -->"
 )
 
@@ -40,7 +40,7 @@ func TestMeasuresDoc(t *testing.T) {
 		return
 	}
 	if doc[i+len(docBegin):j] != "\n"+generated {
-		t.Errorf("%s is out of date with the catalog; run: go test ./services/metrics/internal/measure -run TestMeasuresDoc -update", docPath)
+		t.Errorf("%s is out of date with the catalog; run: go test ./libs/measure -run TestMeasuresDoc -update", docPath)
 	}
 }
 

@@ -1,4 +1,4 @@
-package projectiontest
+package measuretest
 
 import (
 	"flag"

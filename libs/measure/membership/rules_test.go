@@ -6,9 +6,9 @@ import (
 
 	"github.com/attest-ehr/attest/libs/calendar"
 	"github.com/attest-ehr/attest/libs/contract"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
-	"github.com/attest-ehr/attest/services/metrics/internal/membership"
-	"github.com/attest-ehr/attest/services/metrics/internal/timeline"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/membership"
+	"github.com/attest-ehr/attest/libs/measure/timeline"
 )
 
 // TestTimelyAccessOverPeriods: one patient, a visit shared in time in March and one

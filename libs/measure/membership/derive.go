@@ -9,8 +9,8 @@ import (
 
 	"github.com/attest-ehr/attest/libs/calendar"
 	"github.com/attest-ehr/attest/libs/contract"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
-	"github.com/attest-ehr/attest/services/metrics/internal/timeline"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/timeline"
 )
 
 // Deriver derives membership facts from timelines. It is safe for concurrent use.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/errs"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
+	"github.com/attest-ehr/attest/libs/measure"
 )
 
 // Count computes ratio measure m for entity e over period p from membership facts, as

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
+	"github.com/attest-ehr/attest/libs/measure"
 )
 
 // population builds n patients, each seen three times in 2025 by one of two

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
+	"github.com/attest-ehr/attest/libs/measure"
 )
 
 // Role is what a fact says about its member.

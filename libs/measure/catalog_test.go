@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
+	"github.com/attest-ehr/attest/libs/measure"
 )
 
 func catalog(t testing.TB) *measure.Catalog {

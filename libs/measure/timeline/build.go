@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
+	"github.com/attest-ehr/attest/libs/measure"
 )
 
 // Timeline is one patient's measure timeline, built from their items, with the event

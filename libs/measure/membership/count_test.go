@@ -11,10 +11,10 @@ import (
 	"github.com/attest-ehr/attest/libs/calendar"
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/phi"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
-	"github.com/attest-ehr/attest/services/metrics/internal/membership"
-	"github.com/attest-ehr/attest/services/metrics/internal/projection/projectiontest"
-	"github.com/attest-ehr/attest/services/metrics/internal/timeline"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/membership"
+	"github.com/attest-ehr/attest/libs/measure/measuretest"
+	"github.com/attest-ehr/attest/libs/measure/timeline"
 )
 
 var (
@@ -201,7 +201,7 @@ func TestCountEqualsEvaluate(t *testing.T) {
 			}
 		}
 	}
-	projectiontest.Checks(t, 1000)
+	measuretest.Checks(t, 1000)
 	// Every measure, then timely access again: its decrements need several encounters
 	// of one clinician, some shared late, which random data makes only now and then.
 	t.Run("all", func(t *testing.T) { countEqualsEvaluate(t, c, all) })

@@ -8,7 +8,7 @@ import (
 	"github.com/attest-ehr/attest/libs/calendar"
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/errs"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
+	"github.com/attest-ehr/attest/libs/measure"
 )
 
 // at parses "2006-01-02 15:04" (UTC) or "2006-01-02 15:04:05".

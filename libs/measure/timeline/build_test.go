@@ -9,8 +9,8 @@ import (
 
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/event"
-	"github.com/attest-ehr/attest/services/metrics/internal/measure"
-	"github.com/attest-ehr/attest/services/metrics/internal/timeline"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/timeline"
 )
 
 func at(s string) time.Time {
