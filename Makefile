@@ -10,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 BIN := bin
 
-.PHONY: run build test test-race bench lint docs clean help
+.PHONY: run build test test-browser screenshots test-race bench bench-1m lint docs clean help
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,12 +29,25 @@ build: ## compile the attest binary and every service's own binary into bin/
 test: ## every test: unit, storage on SQLite and PostgreSQL, Redis, the embedded broker over TCP, end to end
 	go vet $(PKGS)
 	go test -count=1 -timeout 20m $(PKGS)
+	$(MAKE) test-browser
+
+test-browser: ## the console in Debian chromium (playwright-core, axe-core): needs /usr/bin/chromium and npm
+	@mkdir -p $(BIN)
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/attest ./services/platform/cmd/attest
+	cd tests/browser && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && \
+		ATTEST_BIN=$(CURDIR)/$(BIN)/attest node --test --test-concurrency=1 --test-reporter=spec
+
+screenshots: ## the browser tests, saving each persona's main page to docs/screenshots/
+	$(MAKE) test-browser SCREENSHOTS=$(CURDIR)/docs/screenshots
 
 test-race: ## every test under the race detector (slower)
 	go test -race -count=1 -timeout 30m $(PKGS)
 
 bench: ## benchmarks; results and commands in docs/benchmarks.md
 	go test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+
+bench-1m: ## metrics at a year of 1,000,000 patients (20 M events, hours on 2 cores; METRICS_SCALE_PATIENTS to resize)
+	METRICS_SCALE_PATIENTS=$${METRICS_SCALE_PATIENTS:-1000000} go test -run '^$$' -bench Scale -benchtime 1x -timeout 0 -v ./services/metrics
 
 lint: ## gofmt, go vet and staticcheck (pinned)
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -255,17 +255,24 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 			continue
 		}
 		routed = append(routed, name)
-		mux.Handle("/"+name+"/", http.StripPrefix("/"+name,
-			g.Wrap(name, a.access.Middleware(name, httpapi.Instrument(name, h, d.Tracing, d.Metrics, d.Log)))))
+		chain := g.Wrap(name, a.access.Middleware(name, httpapi.Instrument(name, h, d.Tracing, d.Metrics, d.Log)))
+		mux.Handle("/"+name+"/", http.StripPrefix("/"+name, chain))
+		if name == "records" {
+			// FHIR clients expect the API at the server's base: /fhir is records' /fhir
+			// (docs/fhir.md), under the same policy rules as /records/fhir.
+			mux.Handle("/fhir", chain)
+			mux.Handle("/fhir/", chain)
+		}
 	}
 	client := &http.Client{Transport: &guard.Transport{Guard: g,
 		Base: &console.Transport{Local: cfg.Local, Upstream: cfg.Upstreams}}}
 	health := http.NewServeMux()
 	httpapi.Health(health, d.Checks()...)
 	api := &api{accounts: accounts, audit: auditLog, db: d.DB, key: key, log: d.Log}
-	c := console.New(routed, client, d.Log)
+	c := console.New(console.Options{Services: routed, Client: client, Log: d.Log,
+		Audit:         func(ctx context.Context, q audit.Query) ([]audit.Record, error) { return audit.List(ctx, d.DB, q) },
+		EntityClinics: accounts.EntityClinics})
 	handlers := map[string]http.Handler{
-		"console.home":              http.HandlerFunc(c.Home),
 		"signin.form":               http.HandlerFunc(si.Form),
 		"signin":                    http.HandlerFunc(si.SignIn),
 		"signin.oidc":               http.HandlerFunc(si.OIDCStart),
@@ -278,6 +285,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		"gateway.account.create":    http.HandlerFunc(api.createAccount),
 		"gateway.grant.create":      http.HandlerFunc(api.grant),
 		"gateway.clinic.entity.add": http.HandlerFunc(api.addClinicEntity),
+	}
+	for action, h := range c.Handlers() {
+		handlers[action] = h
 	}
 	own, err := ownRoutes(table, g, handlers)
 	if err != nil {

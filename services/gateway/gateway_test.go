@@ -48,6 +48,13 @@ type gw struct {
 
 func start(t *testing.T, db *store.DB, env map[string]string) gw {
 	t.Helper()
+	seen := &[]string{}
+	return startWith(t, db, env, seen, map[string]http.Handler{"records": fakeService(seen), "reporting": fakeService(seen)})
+}
+
+// startWith is start with the given in-process services.
+func startWith(t testing.TB, db *store.DB, env map[string]string, seen *[]string, local map[string]http.Handler) gw {
+	t.Helper()
 	ctx := context.Background()
 	b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Partitions: 1, Topics: []string{contract.TopicPatient}})
 	if err != nil {
@@ -63,8 +70,7 @@ func start(t *testing.T, db *store.DB, env map[string]string) gw {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := &[]string{}
-	cfg.Local = map[string]http.Handler{"records": fakeService(seen), "reporting": fakeService(seen)}
+	cfg.Local = local
 	d := gateway.Deps{Log: slog.New(slog.DiscardHandler), DB: db, Cache: cachetest.New(t), Brokers: b.Addrs()}
 	app, err := gateway.New(ctx, cfg, d)
 	if err != nil {
@@ -88,7 +94,7 @@ func start(t *testing.T, db *store.DB, env map[string]string) gw {
 var client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	Timeout: 30 * time.Second}
 
-func do(t *testing.T, method, u string, body io.Reader, header map[string]string) *http.Response {
+func do(t testing.TB, method, u string, body io.Reader, header map[string]string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, u, body)
 	if err != nil {
@@ -105,7 +111,7 @@ func do(t *testing.T, method, u string, body io.Reader, header map[string]string
 	return resp
 }
 
-func readAll(t *testing.T, resp *http.Response) string {
+func readAll(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -114,7 +120,7 @@ func readAll(t *testing.T, resp *http.Response) string {
 	return string(b)
 }
 
-func code(t *testing.T) string {
+func code(t testing.TB) string {
 	t.Helper()
 	c, err := totp.GenerateCodeCustom(gateway.DemoTOTPSecret, time.Now(),
 		totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
@@ -125,14 +131,14 @@ func code(t *testing.T) string {
 }
 
 // signIn posts the form and returns the response.
-func signIn(t *testing.T, g gw, username, password, totpCode string) *http.Response {
+func signIn(t testing.TB, g gw, username, password, totpCode string) *http.Response {
 	t.Helper()
 	form := url.Values{"username": {username}, "password": {password}, "code": {totpCode}}
 	return do(t, "POST", g.url+"/signin", strings.NewReader(form.Encode()),
 		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 }
 
-func sessionCookie(t *testing.T, resp *http.Response) string {
+func sessionCookie(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	for _, c := range resp.Cookies() {
 		if c.Name == "attest_session" && c.Value != "" {
@@ -145,7 +151,7 @@ func sessionCookie(t *testing.T, resp *http.Response) string {
 
 var csrfField = `name="csrf" value="`
 
-func csrfOf(t *testing.T, page string) string {
+func csrfOf(t testing.TB, page string) string {
 	t.Helper()
 	i := strings.Index(page, csrfField)
 	if i < 0 {
@@ -198,8 +204,8 @@ func TestSignInFlow(t *testing.T) {
 		}
 		// The console's own calls go through the policy as the signed-in user.
 		q := "/?entity=npi:" + gateway.DemoNPI + "&from=2025-01-01&to=2025-12-31"
-		if page := readAll(t, do(t, "GET", g.url+q, nil, map[string]string{"Cookie": cookie})); !strings.Contains(page, "unique patients seen by") {
-			t.Error("the officer cannot count an entity's patients on the console")
+		if page := readAll(t, do(t, "GET", g.url+q, nil, map[string]string{"Cookie": cookie})); !strings.Contains(page, "Measures for npi:"+gateway.DemoNPI) {
+			t.Error("the officer cannot see an entity's measures on the console")
 		}
 		clinician := map[string]string{"Cookie": sessionCookie(t, signIn(t, g, "demo-clinician", gateway.DemoPassword, code(t)))}
 		if page := readAll(t, do(t, "GET", g.url+q, nil, clinician)); !strings.Contains(page, "unique patients seen by") {
@@ -466,3 +472,4 @@ func TestBootstrap(t *testing.T) {
 		t.Errorf("account creations audited: %d %v, want 3 (two created, one refused)", n, err)
 	}
 }
+

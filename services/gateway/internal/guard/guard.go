@@ -49,6 +49,12 @@ func CallerFrom(ctx context.Context) (*signin.Caller, bool) {
 	return c, ok && c != nil
 }
 
+// WithCaller returns ctx carrying c as the signed-in caller, as Wrap passes it to the
+// handlers it lets through (tests of those handlers use it too).
+func WithCaller(ctx context.Context, c *signin.Caller) context.Context {
+	return principal.NewContext(context.WithValue(ctx, callerKey{}, c), c.Principal)
+}
+
 // Wrap guards h, which serves service's routes (paths relative to its mount point).
 func (g *Guard) Wrap(service string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

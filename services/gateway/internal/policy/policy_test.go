@@ -24,6 +24,17 @@ var kinds = []principal.Kind{principal.Officer, principal.ClinicAdmin, principal
 // only, G allowed only under an active PHI grant, D denied; P for public routes.
 var expected = map[string]string{
 	"console.home":                    "A S A S D D D D",
+	"console.compliance":              "A D D D D D D D",
+	"console.panel":                   "A D D D D D D D",
+	"console.members":                 "A A G D D D D D",
+	"console.attestation.freeze":      "A D D D D D D D",
+	"console.attestations":            "A D A D D D D D",
+	"console.attestation":             "A D A D D D D D",
+	"console.engagement":              "A S A D D D D D",
+	"console.engagement.kpis":         "A S A D D D D D",
+	"console.audit":                   "A D A D D D D D",
+	"console.audit.export":            "A D A D D D D D",
+	"console.static":                  "P",
 	"signin.form":                     "P",
 	"signin":                          "P",
 	"signin.oidc":                     "P",

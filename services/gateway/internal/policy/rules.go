@@ -81,6 +81,20 @@ func Rules() []Rule {
 	// The console's pages and the sign-in flow.
 	add(
 		Rule{Service: "console", Pattern: "GET /{$}", Action: "console.home", Roles: roles{co: Org, ca: Clinic, au: Org, cl: Clinic}},
+		// The persona pages read through the guarded client as the signed-in user, so
+		// each API call they make is decided (and audited) by its own rule too.
+		Rule{Service: "console", Pattern: "GET /compliance", Action: "console.compliance", Roles: roles{co: Org}},
+		Rule{Service: "console", Pattern: "GET /panels/{name}", Action: "console.panel", Roles: roles{co: Org}},
+		Rule{Service: "console", Pattern: "GET /members", Action: "console.members", PHI: true,
+			Roles: roles{co: Org, ca: Org, au: Granted}},
+		Rule{Service: "console", Pattern: "POST /attestations", Action: "console.attestation.freeze", Roles: roles{co: Org}},
+		Rule{Service: "console", Pattern: "GET /attestations", Action: "console.attestations", Roles: roles{co: Org, au: Org}},
+		Rule{Service: "console", Pattern: "GET /attestations/{id}", Action: "console.attestation", Roles: roles{co: Org, au: Org}},
+		Rule{Service: "console", Pattern: "GET /engagement", Action: "console.engagement", Roles: roles{co: Org, ca: Clinic, au: Org}},
+		Rule{Service: "console", Pattern: "GET /engagement/kpis", Action: "console.engagement.kpis", Roles: roles{co: Org, ca: Clinic, au: Org}},
+		Rule{Service: "console", Pattern: "GET /audit", Action: "console.audit", Roles: roles{co: Org, au: Org}},
+		Rule{Service: "console", Pattern: "GET /audit/export", Action: "console.audit.export", Export: true, Roles: roles{co: Org, au: Org}},
+		Rule{Service: "console", Pattern: "GET /static/{file}", Action: "console.static", Public: true},
 		Rule{Service: "console", Pattern: "GET /signin", Action: "signin.form", Public: true},
 		Rule{Service: "console", Pattern: "POST /signin", Action: "signin", Public: true},
 		Rule{Service: "console", Pattern: "GET /signin/oidc", Action: "signin.oidc", Public: true},
