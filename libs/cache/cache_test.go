@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/attest-ehr/attest/libs/cache"
 	"github.com/attest-ehr/attest/libs/cache/cachetest"
 	"github.com/attest-ehr/attest/libs/errs"
@@ -216,6 +218,47 @@ func TestAllowIsAtomic(t *testing.T) {
 		wg.Wait()
 		if admitted != limit {
 			t.Errorf("admitted %d of %d concurrent requests, want %d", admitted, callers, limit)
+		}
+	})
+}
+
+// TestAllowState: on both servers the window is a sorted set under Key("rate", key)
+// in Redis, one entry per admitted request, expiring one window after the last
+// admission; denied requests leave no entry, so hammering does not extend the wait.
+func TestAllowState(t *testing.T) {
+	each(t, func(t *testing.T, c *cache.Cache) {
+		ctx := t.Context()
+		const limit, window = 2, time.Minute
+		key := c.Key("rate", "client-s")
+		for i := range limit + 3 {
+			ok, _, err := c.Allow(ctx, "client-s", limit, window)
+			if err != nil || ok != (i < limit) {
+				t.Fatalf("request %d: Allow = %v, %v; want admitted %v", i+1, ok, err, i < limit)
+			}
+		}
+		if n, err := c.Client().ZCard(ctx, key).Result(); err != nil || n != limit {
+			t.Errorf("ZCARD %s = %d, %v; want %d (denied requests are not recorded)", key, n, err, limit)
+		}
+		if ttl, err := c.Client().PTTL(ctx, key).Result(); err != nil || ttl <= 0 || ttl > window {
+			t.Errorf("PTTL %s = %v, %v; want within (0, %v]", key, ttl, err, window)
+		}
+		// Entries older than the window no longer count: age them by rewriting
+		// their scores (µs) an hour back.
+		members, err := c.Client().ZRange(ctx, key, 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := float64(time.Now().Add(-time.Hour).UnixMicro())
+		for _, m := range members {
+			if err := c.Client().ZAdd(ctx, key, redis.Z{Score: old, Member: m}).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ok, _, err := c.Allow(ctx, "client-s", limit, window); err != nil || !ok {
+			t.Errorf("after the window passed: Allow = %v, %v; want admitted", ok, err)
+		}
+		if n, err := c.Client().ZCard(ctx, key).Result(); err != nil || n != 1 {
+			t.Errorf("ZCARD after the window passed = %d, %v; want 1 (old entries dropped)", n, err)
 		}
 	})
 }

@@ -10,6 +10,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -231,6 +233,74 @@ func (s *Service) Fact(ctx context.Context, tx *store.Tx, patientID string, f ma
 		return nil
 	}
 	// The projection wakes the relay after its commit.
+	return outbox.Add(ctx, tx, contract.TopicMaterial, events...)
+}
+
+// BatchFacts is Fact for each of fs in turn (chart's BatchHook), with a few
+// statements for them all in ModeSuggest: one read of the patients' languages and of
+// the topics they were suggested, one multi-row INSERT of the new suggestions (per
+// 200), the outbox writes of their events. A topic matched twice within fs is
+// suggested once, for the first fact, as Fact in turn would.
+func (s *Service) BatchFacts(ctx context.Context, tx *store.Tx, fs []chart.PatientFact) error {
+	if s.cfg.Mode != ModeSuggest {
+		for _, f := range fs {
+			if err := s.Fact(ctx, tx, f.PatientID, f.Fact); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ix, err := s.matcher.Index(ctx)
+	if err != nil {
+		return err
+	}
+	patients := make([]string, 0, len(fs))
+	for _, f := range fs {
+		patients = append(patients, f.PatientID)
+	}
+	// Topics suggested before are skipped here rather than left to the INSERT's
+	// ON CONFLICT: most facts repeat a topic, and a row not sent costs nothing.
+	languages, seen, err := patientState(ctx, tx, patients)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var sgs []Suggestion
+	for _, f := range fs {
+		language := languages[f.PatientID]
+		if language == "" {
+			language = match.Fallback
+		}
+		for _, r := range ix.Match([]match.Fact{f.Fact}, language, s.cfg.Limit) {
+			if k := (patientTopic{f.PatientID, r.Material.Topic}); !seen[k] {
+				seen[k] = true
+				sgs = append(sgs, Suggestion{ID: newID(), PatientID: f.PatientID, MaterialID: r.Material.ID,
+					Topic: r.Material.Topic, Version: r.Material.Version, Language: r.Material.Language,
+					Code: r.Reasons[0].Code, MaterialCode: r.Reasons[0].MaterialCode, Match: r.Reasons[0].Match,
+					Status: SuggestionOpen, Created: now})
+			}
+		}
+	}
+	added, err := insertSuggestions(ctx, tx, sgs)
+	if err != nil {
+		return err
+	}
+	var events []event.Event
+	for _, sg := range sgs {
+		if !added[sg.ID] {
+			continue
+		}
+		ev, err := event.New(contract.MaterialMatched, source, sg.PatientID, now, now, contract.MaterialMatch{
+			SuggestionID: sg.ID, PatientID: sg.PatientID, MaterialID: sg.MaterialID, Version: sg.Version,
+			Language: sg.Language, Code: sg.Code, MaterialCode: sg.MaterialCode, Match: sg.Match})
+		if err != nil {
+			return err
+		}
+		events = append(events, ev)
+	}
+	if len(events) == 0 {
+		return nil
+	}
 	return outbox.Add(ctx, tx, contract.TopicMaterial, events...)
 }
 
@@ -503,6 +573,100 @@ func insertSuggestion(ctx context.Context, tx *store.Tx, sg Suggestion) (bool, e
 		return false, fmt.Errorf("store suggestion: %w", err)
 	}
 	return n == 1, nil
+}
+
+// suggestionRows bounds the rows of one multi-row INSERT of suggestions: 13
+// parameters a row stays far below both engines' limits on bound parameters.
+const suggestionRows = 200
+
+// insertSuggestions stores sgs, skipping those whose patient already has their topic
+// (as insertSuggestion does), and returns the IDs of those stored.
+func insertSuggestions(ctx context.Context, tx *store.Tx, sgs []Suggestion) (map[string]bool, error) {
+	added := map[string]bool{}
+	for start := 0; start < len(sgs); start += suggestionRows {
+		chunk := sgs[start:min(start+suggestionRows, len(sgs))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO suggestions (id, patient_id, material_id, topic, version, language, code_system,
+			code, material_system, material_code, match_kind, status, created) VALUES `)
+		args := make([]any, 0, 13*len(chunk))
+		for i, sg := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, sg.ID, sg.PatientID, sg.MaterialID, sg.Topic, sg.Version, sg.Language, sg.Code.System,
+				sg.Code.Code, sg.MaterialCode.System, sg.MaterialCode.Code, sg.Match, sg.Status, sg.Created)
+		}
+		q.WriteString(` ON CONFLICT (patient_id, topic) DO NOTHING RETURNING id`)
+		rows, err := tx.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store suggestions: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store suggestions: %w", err)
+			}
+			added[id] = true
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("store suggestions: %w", err)
+		}
+	}
+	return added, nil
+}
+
+// patientTopic is a topic suggested to a patient.
+type patientTopic struct{ patient, topic string }
+
+// patientChunk bounds the patients of one query.
+const patientChunk = 500
+
+// patientState returns what BatchFacts needs to know of patients: their language
+// preferences, and the topics already suggested to them. One query (per
+// patientChunk patients): a round trip is what a loaded database server makes a
+// batch wait for. On PostgreSQL the patients are one array parameter, so the
+// statement's text is the same whatever their number.
+func patientState(ctx context.Context, tx *store.Tx, patients []string) (map[string]string, map[patientTopic]bool, error) {
+	languages, suggested := map[string]string{}, map[patientTopic]bool{}
+	patients = slices.Compact(slices.Sorted(slices.Values(patients)))
+	for start := 0; start < len(patients); start += patientChunk {
+		chunk := patients[start:min(start+patientChunk, len(patients))]
+		var (
+			cond string
+			args []any
+		)
+		if tx.Dialect() == store.Postgres {
+			cond, args = `patient_id = ANY(?::text[])`, []any{chunk}
+		} else {
+			cond = `patient_id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ") + `)`
+			for _, p := range chunk {
+				args = append(args, p)
+			}
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT 'language', patient_id, language FROM patient_preferences WHERE `+cond+
+			` UNION ALL SELECT 'topic', patient_id, topic FROM suggestions WHERE `+cond, append(args, args...)...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read patients' languages and suggestions: %w", err)
+		}
+		for rows.Next() {
+			var what, patient, value string
+			if err := rows.Scan(&what, &patient, &value); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("read patients' languages and suggestions: %w", err)
+			}
+			if what == "language" {
+				languages[patient] = value
+			} else {
+				suggested[patientTopic{patient, value}] = true
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, nil, fmt.Errorf("read patients' languages and suggestions: %w", err)
+		}
+	}
+	return languages, suggested, nil
 }
 
 const provisionColumns = `id, patient_id, material_id, topic, version, language, channel, identified_by_system,

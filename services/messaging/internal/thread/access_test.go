@@ -57,13 +57,14 @@ func TestWhoMayReadAndPost(t *testing.T) {
 							t.Errorf("%s thread: GET %s = %d %s, want %d", kind, path, r.status, r.body, w.read)
 						}
 					}
-					before := e.count("messages")
+					before, thBefore := e.count("messages"), e.threadState(id)
 					r := e.do(tt.caller, "POST", "/v1/threads/"+id+"/messages", general("hello"))
 					if r.status != w.post {
 						t.Errorf("%s thread: post = %d %s, want %d", kind, r.status, r.body, w.post)
 					}
-					if r.status != http.StatusCreated && e.count("messages") != before {
-						t.Errorf("%s thread: a refused post wrote a message", kind)
+					if r.status != http.StatusCreated && (e.count("messages") != before || e.threadState(id) != thBefore) {
+						t.Errorf("%s thread: a refused post wrote: %d messages, thread %s → %d, %s",
+							kind, before, thBefore, e.count("messages"), e.threadState(id))
 					}
 				}
 			})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -305,6 +306,18 @@ func (e *env) count(table string) int {
 		e.t.Fatal(err)
 	}
 	return n
+}
+
+// threadState is what a post changes in a thread's row: its message count and last
+// activity.
+func (e *env) threadState(id string) string {
+	e.t.Helper()
+	var n, at int64
+	if err := e.db.QueryRowContext(context.Background(), `SELECT message_count, last_message_at FROM threads WHERE id = ?`,
+		id).Scan(&n, &at); err != nil {
+		e.t.Fatal(err)
+	}
+	return fmt.Sprintf("%d messages, last at %d", n, at)
 }
 
 // tables are every table a write may touch.

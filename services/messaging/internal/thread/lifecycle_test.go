@@ -66,9 +66,13 @@ func TestClose(t *testing.T) {
 			t.Fatalf("closed thread = %+v", th)
 		}
 		e.must(patient1, "POST", path, nil, http.StatusOK) // closing again changes nothing
+		before := e.threadState(st.Thread.ID)
 		r := e.do(patient1, "POST", "/v1/threads/"+st.Thread.ID+"/messages", general("one more"))
 		if r.status != http.StatusConflict {
 			t.Fatalf("posting to a closed thread = %d %s, want 409", r.status, r.body)
+		}
+		if after := e.threadState(st.Thread.ID); after != before {
+			t.Errorf("posting to a closed thread changed it: %s → %s", before, after)
 		}
 		evs := e.eventsOf(contract.ThreadClosed)
 		if len(evs) != 1 || evs[0].Topic != contract.TopicThread || evs[0].Data["closed_by_role"] != "staff" ||

@@ -226,7 +226,7 @@ func (s *Service) Messages(ctx context.Context, p principal.Principal, threadID 
 	if _, err := s.readable(ctx, p, threadID); err != nil {
 		return nil, err
 	}
-	return s.messages(ctx, `m.thread_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`, threadID, after, limit)
+	return s.messages(ctx, limit, `m.thread_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`, threadID, after, limit)
 }
 
 // Message returns one message of a thread the caller may read.
@@ -234,7 +234,7 @@ func (s *Service) Message(ctx context.Context, p principal.Principal, threadID, 
 	if _, err := s.readable(ctx, p, threadID); err != nil {
 		return Message{}, err
 	}
-	ms, err := s.messages(ctx, `m.thread_id = ? AND m.id = ?`, threadID, messageID)
+	ms, err := s.messages(ctx, 1, `m.thread_id = ? AND m.id = ?`, threadID, messageID)
 	if err != nil {
 		return Message{}, err
 	}
@@ -261,17 +261,19 @@ func (s *Service) ThreadOf(ctx context.Context, p principal.Principal, messageID
 	return threadID, nil
 }
 
-// messages reads the messages matching where (on messages m) with their requests,
-// attachments and receipts, opened.
-func (s *Service) messages(ctx context.Context, where string, args ...any) ([]Message, error) {
+// messages reads the messages matching where (on messages m), at most limit of
+// them, with their requests, attachments and receipts, opened.
+func (s *Service) messages(ctx context.Context, limit int, where string, args ...any) ([]Message, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+messageColumns+messageFrom+` WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
 	defer rows.Close()
 	var (
-		out      []Message
-		ids      []string
+		// A page is filled to its limit more often than not: sized once, a page of 50
+		// is not copied six times as it grows (a tenth of the listing's allocated bytes).
+		out      = make([]Message, 0, limit)
+		ids      = make([]string, 0, limit)
 		attached []string
 	)
 	for rows.Next() {
@@ -410,5 +412,5 @@ func (s *Service) PatientMessages(ctx context.Context, p principal.Principal, pa
 		cond += ` AND m.kind IN (` + placeholders(len(kinds)) + `)`
 		args = append(args, anys(kinds)...)
 	}
-	return s.messages(ctx, cond+` ORDER BY m.sent_at DESC, m.id DESC LIMIT ?`, append(args, limit)...)
+	return s.messages(ctx, limit, cond+` ORDER BY m.sent_at DESC, m.id DESC LIMIT ?`, append(args, limit)...)
 }
