@@ -81,6 +81,8 @@ type DB struct {
 	dialect  Dialect
 	service  string
 	migrated atomic.Bool
+	prepared preparedStmts // Tx.Prepare's statements, one per query
+	turn     chan struct{} // SQLite: the process's turn at the write lock (see writeTurn)
 
 	// How to open a second, private pool for golang-migrate (see Migrate).
 	pgConfig  *pgx.ConnConfig
@@ -239,7 +241,7 @@ func openSQLite(ctx context.Context, cfg Config, path string) (*DB, error) {
 	if err := sqlDB.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open SQLite %s: %w", path, err), sqlDB.Close())
 	}
-	return &DB{db: sqlDB, dialect: SQLite, service: cfg.Service, sqliteDSN: dsn}, nil
+	return &DB{db: sqlDB, dialect: SQLite, service: cfg.Service, sqliteDSN: dsn, turn: make(chan struct{}, 1)}, nil
 }
 
 // redact hides the password in a PostgreSQL URL for error messages.
@@ -288,6 +290,7 @@ func (db *DB) SQL() *sql.DB { return db.db }
 
 // Close closes the pool. Pending queries finish first.
 func (db *DB) Close() error {
+	db.prepared.close()
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", db.dialect, err)
 	}

@@ -12,6 +12,8 @@ import (
 type Tx struct {
 	tx      *sql.Tx
 	dialect Dialect
+	db      *DB
+	stmts   map[string]*sql.Stmt // Prepare's statements bound to this transaction
 }
 
 // Dialect reports the engine the transaction runs on.
@@ -43,6 +45,9 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // SQLite a write through db waits for the lock fn holds, and fails after the busy
 // timeout.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if release, ok := db.writeTurn(ctx); ok {
+		defer release()
+	}
 	sqlTx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin transaction: %w", err)
@@ -54,7 +59,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 	}()
 
-	if err := fn(&Tx{tx: sqlTx, dialect: db.dialect}); err != nil {
+	if err := fn(&Tx{tx: sqlTx, dialect: db.dialect, db: db}); err != nil {
 		done = true
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("store: roll back: %w", rbErr))

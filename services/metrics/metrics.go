@@ -23,11 +23,11 @@ import (
 	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/event"
 	"github.com/attest-ehr/attest/libs/httpapi"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/libs/outbox"
 	"github.com/attest-ehr/attest/services/metrics/internal/engagement"
 	"github.com/attest-ehr/attest/services/metrics/internal/fact"
-	"github.com/attest-ehr/attest/libs/measure"
-	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/services/metrics/internal/numbers"
 	"github.com/attest-ehr/attest/services/metrics/internal/projection"
 )

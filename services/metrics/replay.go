@@ -10,11 +10,12 @@ import (
 	"github.com/attest-ehr/attest/libs/calendar"
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/event"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/libs/outbox"
 	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/services/metrics/internal/engagement"
-	"github.com/attest-ehr/attest/libs/measure"
-	"github.com/attest-ehr/attest/libs/measure/membership"
+	"github.com/attest-ehr/attest/services/metrics/internal/fact"
 	"github.com/attest-ehr/attest/services/metrics/internal/projection"
 )
 
@@ -22,6 +23,7 @@ import (
 const (
 	rebuildMeasures   = projection.Group + ".rebuild"
 	rebuildEngagement = engagement.Group + ".rebuild"
+	rebuildSeen       = fact.Group + ".rebuild"
 )
 
 // replayBatch is how many events a rebuild applies per transaction.
@@ -29,26 +31,25 @@ const replayBatch = 500
 
 // ReplayStats say what a replay did.
 type ReplayStats struct {
-	Events    int           // events read from the topics
-	Skipped   int           // messages that were not events
-	Asserted  int           // membership facts the rebuilt state holds and the old one did not
-	Retracted int           // and the other way round
-	Took      time.Duration // from start to swap
+	Events    int // events read from the topics
+	Skipped   int // messages that were not events
+	Asserted  int // membership facts the rebuilt state holds and the old one did not
+	Retracted int // and the other way round
+	// SeenAsserted and SeenRetracted are the same for the foundation's seen facts.
+	SeenAsserted, SeenRetracted int
+	Took                        time.Duration // from start to swap
 }
 
 // Replay rebuilds the service's derived state from the topics: it reads every
-// event the projection and the KPIs consume, from the first offset to the end as it
+// event the projection, the KPIs and the seen facts consume, from the first offset to the end as it
 // stands when Replay starts, into fresh tables (timelines, membership facts, KPI rows,
-// processed-event marks under rebuild names), then, in one transaction, publishes the
-// membership facts that differ between the old state and the new (retracted, then
-// asserted), and swaps the new state in. Run it with the metrics service stopped (the
+// seen facts, processed-event marks under rebuild names), then, in one transaction,
+// publishes the membership and seen facts that differ between the old state and the
+// new (retracted, then asserted), and swaps the new state in. Run it with the metrics service stopped (the
 // platform too): events the service applied after Replay read the topics would be
 // lost from the swapped state. Afterwards the service resumes from its consumer
 // groups' offsets; events it had not consumed yet are either in the new state
 // (and recognised as processed) or after it (and applied as usual).
-//
-// The foundation's "seen" facts (group metrics.records) are not rebuilt: they are
-// kept exact by their support counts.
 func Replay(ctx context.Context, cfg Config, d Deps) (ReplayStats, error) {
 	start := time.Now()
 	if cfg.TimeZone == nil {
@@ -75,10 +76,15 @@ func Replay(ctx context.Context, cfg Config, d Deps) (ReplayStats, error) {
 	projector := projection.NewProjector(projection.NewSQL(d.DB, projection.Rebuild, rebuildMeasures, false),
 		membership.NewDeriver(catalog, cal), nil, log)
 	kpis := engagement.NewKeeper(d.DB, cal, cfg.ClinicHours, nil, log).Rebuilding(rebuildEngagement)
+	seen := fact.NewDeriver(d.DB, cfg.TimeZone, nil, log).Rebuilding(rebuildSeen)
 	measureTopics, kpiTopics := projection.Topics(), engagement.Topics()
-	topics := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(measureTopics), kpiTopics...))))
+	topics := slices.Concat(measureTopics, kpiTopics, fact.Topics)
+	topics = slices.Compact(slices.Sorted(slices.Values(topics)))
 	read, err := event.ReadTopics(ctx, d.Events(), topics, replayBatch, func(es []event.Event) error {
 		if err := projector.HandleBatch(ctx, only(es, measureTopics)); err != nil {
+			return err
+		}
+		if err := seen.HandleBatch(ctx, only(es, fact.Topics)); err != nil {
 			return err
 		}
 		return kpis.HandleBatch(ctx, only(es, kpiTopics))
@@ -89,7 +95,10 @@ func Replay(ctx context.Context, cfg Config, d Deps) (ReplayStats, error) {
 	st := ReplayStats{Events: read.Events, Skipped: read.Skipped}
 	err = d.DB.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		st.Asserted, st.Retracted, err = swap(ctx, tx)
+		if st.Asserted, st.Retracted, err = swap(ctx, tx); err != nil {
+			return err
+		}
+		st.SeenAsserted, st.SeenRetracted, err = fact.Swap(ctx, tx, rebuildSeen, cfg.TimeZone, time.Now())
 		return err
 	})
 	if err != nil {
@@ -97,7 +106,8 @@ func Replay(ctx context.Context, cfg Config, d Deps) (ReplayStats, error) {
 	}
 	st.Took = time.Since(start)
 	log.InfoContext(ctx, "replayed", "events", st.Events, "skipped", st.Skipped, "asserted", st.Asserted,
-		"retracted", st.Retracted, "took", st.Took.String())
+		"retracted", st.Retracted, "seen_asserted", st.SeenAsserted, "seen_retracted", st.SeenRetracted,
+		"took", st.Took.String())
 	return st, nil
 }
 
@@ -112,6 +122,7 @@ func clearRebuild(ctx context.Context, db *store.DB) error {
 	return db.InTx(ctx, func(tx *store.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM rebuild_timeline_items`, `DELETE FROM rebuild_measure_facts`, `DELETE FROM rebuild_kpi_items`,
+			`DELETE FROM rebuild_timeline_versions`,
 		} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("clear rebuild tables: %w", err)
@@ -121,7 +132,7 @@ func clearRebuild(ctx context.Context, db *store.DB) error {
 			rebuildMeasures, rebuildEngagement); err != nil {
 			return fmt.Errorf("clear rebuild marks: %w", err)
 		}
-		return nil
+		return fact.ClearRebuild(ctx, tx, rebuildSeen)
 	})
 }
 
@@ -150,7 +161,11 @@ func swap(ctx context.Context, tx *store.Tx) (asserted, retracted int, err error
 		`DELETE FROM timeline_items`, `INSERT INTO timeline_items SELECT * FROM rebuild_timeline_items`,
 		`DELETE FROM measure_facts`, `INSERT INTO measure_facts SELECT * FROM rebuild_measure_facts`,
 		`DELETE FROM kpi_items`, `INSERT INTO kpi_items SELECT * FROM rebuild_kpi_items`,
+		// The rebuilt timelines' version tokens are fresh random ones: no process keeps
+		// using a timeline it held from before the swap.
+		`DELETE FROM timeline_versions`, `INSERT INTO timeline_versions SELECT * FROM rebuild_timeline_versions`,
 		`DELETE FROM rebuild_timeline_items`, `DELETE FROM rebuild_measure_facts`, `DELETE FROM rebuild_kpi_items`,
+		`DELETE FROM rebuild_timeline_versions`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return 0, 0, fmt.Errorf("swap tables: %w", err)

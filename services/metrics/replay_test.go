@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,12 +53,14 @@ func column(t *testing.T, db *store.DB, q string) []string {
 	return out
 }
 
-// state is what a replay must rebuild: the items, facts and KPI rows.
+// state is what a replay must rebuild: the items, facts, KPI rows and seen facts.
 func state(t *testing.T, db *store.DB) [][]string {
 	return [][]string{
 		column(t, db, `SELECT patient_id || ' ' || kind || ' ' || item_id || ' ' || event_id FROM timeline_items`),
 		column(t, db, `SELECT fact_key FROM measure_facts`),
 		column(t, db, `SELECT kpi || ' ' || item_id || ' ' || week || ' ' || clinic || ' ' || clinician FROM kpi_items`),
+		column(t, db, `SELECT entity_kind || ' ' || entity_id || ' ' || patient_id || ' ' || day || ' ' || support FROM seen_facts`),
+		column(t, db, `SELECT encounter_id || ' ' || entity_kind || ' ' || entity_id || ' ' || day FROM encounter_facts`),
 	}
 }
 
@@ -109,28 +112,32 @@ func TestReplayRebuildsFromTheTopics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Asserted == 0 || st.Retracted == 0 || st.Events < len(es) {
-			t.Errorf("stats %+v: want facts asserted and retracted, and at least %d events", st, len(es))
+		if st.Asserted == 0 || st.Retracted == 0 || st.SeenAsserted == 0 || st.SeenRetracted == 0 || st.Events < len(es) {
+			t.Errorf("stats %+v: want measure and seen facts asserted and retracted, and at least %d events", st, len(es))
 		}
 		got := state(t, db)
-		for i, name := range []string{"items", "facts", "KPI rows"} {
+		for i, name := range []string{"items", "facts", "KPI rows", "seen facts", "encounters' seen facts"} {
 			if !slices.Equal(got[i], want[i]) {
 				t.Errorf("%s after replay:\n got %q\nwant %q", name, got[i], want[i])
 			}
 		}
-		if n := len(column(t, db, `SELECT event_id FROM outbox`)) - len(before); n != st.Asserted+st.Retracted {
-			t.Errorf("the swap published %d fact events, want %d", n, st.Asserted+st.Retracted)
+		if n := len(column(t, db, `SELECT event_id FROM outbox`)) - len(before); n != st.Asserted+st.Retracted+st.SeenAsserted+st.SeenRetracted {
+			t.Errorf("the swap published %d fact events, want %d", n, st.Asserted+st.Retracted+st.SeenAsserted+st.SeenRetracted)
+		}
+		if n := len(column(t, db, `SELECT event_id FROM outbox WHERE topic = '`+contract.TopicFact+`'`)) -
+			len(column(t, db, `SELECT event_id FROM outbox WHERE topic = '`+contract.TopicFact+`' AND event_id IN ('`+strings.Join(before, "','")+`')`)); n != st.SeenAsserted+st.SeenRetracted {
+			t.Errorf("the swap published %d seen-fact events, want %d", n, st.SeenAsserted+st.SeenRetracted)
 		}
 		// Replayed events are recognised as applied by the live consumer group.
 		if err := a.Apply(ctx, es...); err != nil {
 			t.Fatal(err)
 		}
-		if again := state(t, db); !slices.Equal(again[1], want[1]) {
+		if again := state(t, db); !slices.Equal(again[1], want[1]) || !slices.Equal(again[3], want[3]) {
 			t.Error("redelivering replayed events changed the facts")
 		}
 
 		st, err = metrics.Replay(ctx, metrics.Config{}, d)
-		if err != nil || st.Asserted != 0 || st.Retracted != 0 {
+		if err != nil || st.Asserted != 0 || st.Retracted != 0 || st.SeenAsserted != 0 || st.SeenRetracted != 0 {
 			t.Errorf("a second replay: %+v, %v; want no change", st, err)
 		}
 	})

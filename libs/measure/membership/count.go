@@ -32,16 +32,29 @@ func Count(m measure.Measure, e contract.Entity, p measure.Period, o measure.Opt
 	}
 	c := counter{m: m, b: b, asOf: o.AsOf, loc: o.Calendar.Location()}
 	// Facts are large: they are handled by pointer from here on.
+	// Facts come in runs of one entity (a series each, as stored): the map is touched
+	// once a run, not once a fact.
 	byEntity := map[contract.Entity][]*Fact{}
 	for _, list := range facts {
-		for i := range list {
-			f := &list[i]
-			if f.Program != m.Program || f.Measure != m.ID || f.Year != p.Year {
-				continue
+		for i := 0; i < len(list); {
+			ent := list[i].Entity
+			j := i
+			for j < len(list) && list[j].Entity == ent {
+				j++
 			}
-			if e.Kind == measure.TIN && f.Entity.Kind == measure.TINNPI && strings.HasPrefix(f.Entity.ID, e.ID+"/") || f.Entity == e {
-				byEntity[f.Entity] = append(byEntity[f.Entity], f)
+			if e.Kind == measure.TIN && ent.Kind == measure.TINNPI && strings.HasPrefix(ent.ID, e.ID+"/") || ent == e {
+				run := byEntity[ent]
+				if run == nil {
+					run = make([]*Fact, 0, j-i)
+				}
+				for k := i; k < j; k++ {
+					if f := &list[k]; f.Program == m.Program && f.Measure == m.ID && f.Year == p.Year {
+						run = append(run, f)
+					}
+				}
+				byEntity[ent] = run
 			}
+			i = j
 		}
 	}
 	var members []measure.Member
@@ -64,31 +77,55 @@ type counter struct {
 // group evaluates a TIN as Evaluate does: each clinician (TIN/NPI) on its own, in NPI
 // order, a member counted in the group's denominator (numerator) when it is in any
 // clinician's, reported through the first clinician that has it in the numerator,
-// else in the denominator.
+// else in the denominator. Each clinician's members come sorted by member, so they are
+// merged in one pass each rather than through a map: the group's list comes out
+// sorted too, which Tally's sort then only checks.
 func (c counter) group(byClinician map[contract.Entity][]*Fact) []measure.Member {
 	clinicians := make([]contract.Entity, 0, len(byClinician))
 	for e := range byClinician {
 		clinicians = append(clinicians, e)
 	}
 	slices.SortFunc(clinicians, func(a, b contract.Entity) int { return cmp.Compare(clinician(a.ID), clinician(b.ID)) })
-	index := map[member]int{}
 	var out []measure.Member
 	for _, e := range clinicians {
+		ms := c.members(byClinician[e])
 		via := e.String()
-		for _, mb := range c.members(byClinician[e]) {
-			mb.Via = via
-			k := member{mb.PatientID, mb.Object}
-			j, seen := index[k]
-			switch {
-			case !seen:
-				index[k] = len(out)
-				out = append(out, mb)
-			case mb.InNumerator && !out[j].InNumerator, mb.InDenominator && !out[j].InDenominator:
-				out[j] = mb
-			}
+		for i := range ms {
+			ms[i].Via = via
 		}
+		out = merge(out, ms)
 	}
 	return out
+}
+
+// merge merges b into a, both sorted by member, as a later clinician's members join
+// the earlier ones': a member in both keeps a's entry unless b's has it in the
+// numerator (or the denominator) where a's does not.
+func merge(a, b []measure.Member) []measure.Member {
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]measure.Member, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch d := cmp.Or(cmp.Compare(a[i].PatientID, b[j].PatientID), cmp.Compare(a[i].Object, b[j].Object)); {
+		case d < 0:
+			out = append(out, a[i])
+			i++
+		case d > 0:
+			out = append(out, b[j])
+			j++
+		default:
+			mb := a[i]
+			if b[j].InNumerator && !mb.InNumerator || b[j].InDenominator && !mb.InDenominator {
+				mb = b[j]
+			}
+			out = append(out, mb)
+			i++
+			j++
+		}
+	}
+	return append(append(out, a[i:]...), b[j:]...)
 }
 
 // memberFacts are one member's facts, by role.
@@ -105,9 +142,11 @@ func order(a, b *Fact) int {
 // members evaluates the members of one entity's facts, in one pass over them sorted
 // by member (facts read in that order sort at once).
 func (c counter) members(facts []*Fact) []measure.Member {
-	slices.SortFunc(facts, order)
+	if !slices.IsSortedFunc(facts, order) { // facts read back from storage come sorted
+		slices.SortFunc(facts, order)
+	}
 	var (
-		out []measure.Member
+		out = make([]measure.Member, 0, len(facts)/4) // a member has a few facts
 		mf  memberFacts
 	)
 	for i := 0; i < len(facts); {

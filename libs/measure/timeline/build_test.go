@@ -2,6 +2,7 @@ package timeline_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -243,5 +244,50 @@ func TestDecode(t *testing.T) {
 	}
 	if !slices.Contains(timeline.Topics(), contract.TopicMessage) || !slices.Contains(timeline.Topics(), contract.TopicEncounter) {
 		t.Errorf("topics %v", timeline.Topics())
+	}
+}
+
+// DecodeValue gives an item read back from storage the Value Decode gave it, and the
+// same timeline.
+func TestDecodeValue(t *testing.T) {
+	events := []struct {
+		typ  string
+		data string
+	}{
+		{contract.PatientRegistered, `{"patient_id":"p"}`},
+		{contract.EncounterRecorded, `{"encounter_id":"e","patient_id":"p","class":"office","start":"2025-01-01T00:00:00Z","rendering_npi":"1234567893"}`},
+		{contract.PrescriptionTransmitted, `{"prescription_id":"rx","patient_id":"p","prescriber":{"npi":"1234567893"},"written":"2025-01-01T00:00:00Z"}`},
+		{contract.VDTRecorded, `{"vdt_id":"v","patient_id":"p","action":"view","occurred":"2025-01-02T00:00:00Z"}`},
+		{contract.PatientDeleted, `{"patient_id":"p"}`},
+	}
+	var fresh, stored []timeline.Item
+	for _, ev := range events {
+		c, ok, err := timeline.Decode(event.Event{ID: "id-" + ev.typ, Type: ev.typ, Source: "records", Subject: "p", Data: json.RawMessage(ev.data)})
+		if err != nil || !ok {
+			t.Fatalf("decode %s: %v %v", ev.typ, ok, err)
+		}
+		fresh = append(fresh, c.Item)
+		it := c.Item
+		it.Value = nil
+		if err := it.DecodeValue(); err != nil {
+			t.Fatalf("DecodeValue %s: %v", ev.typ, err)
+		}
+		if (it.Value == nil) != (c.Item.Value == nil) || (it.Value != nil && !reflect.DeepEqual(it.Value, c.Item.Value)) {
+			t.Errorf("%s: DecodeValue = %#v, Decode gave %#v", ev.typ, it.Value, c.Item.Value)
+		}
+		stored = append(stored, it)
+	}
+	a, errA := timeline.Build("p", fresh)
+	b, errB := timeline.Build("p", stored)
+	if errA != nil || errB != nil || !reflect.DeepEqual(a, b) {
+		t.Errorf("timelines differ: %v %v", errA, errB)
+	}
+	for _, bad := range []timeline.Item{
+		{Kind: "no-such-kind", ID: "x", Patient: "p", Data: json.RawMessage(`{}`)},
+		{Kind: timeline.VDT, ID: "x", Patient: "p", Data: json.RawMessage(`{"vdt_id":7}`)},
+	} {
+		if err := bad.DecodeValue(); err == nil {
+			t.Errorf("DecodeValue of %s %s succeeded", bad.Kind, bad.Data)
+		}
 	}
 }

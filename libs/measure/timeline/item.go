@@ -120,3 +120,22 @@ func identify(e event.Event, kind Kind, r reader) (Item, error) {
 	}
 	return Item{Kind: kind, ID: id, Patient: patient, Event: e.ID, Data: json.RawMessage(bytes.Clone(e.Data)), Value: v}, nil
 }
+
+// DecodeValue sets Value from Data when it is nil, so that an item kept in memory (a
+// cache of recently touched timelines) is decoded once rather than on every Build.
+func (it *Item) DecodeValue() error {
+	if it.Value != nil || it.Kind == PatientDeleted {
+		return nil
+	}
+	for _, s := range sources {
+		if s.kind == it.Kind {
+			v, _, _, err := s.put(it.Data)
+			if err != nil {
+				return fmt.Errorf("decode %s %s: %w", it.Kind, it.ID, err)
+			}
+			it.Value = v
+			return nil
+		}
+	}
+	return fmt.Errorf("item %s: unknown kind %q", it.ID, it.Kind)
+}

@@ -136,12 +136,16 @@ func (k *Keeper) HandleBatch(ctx context.Context, es []event.Event) error {
 	var c Change
 	err := k.db.InTx(ctx, func(tx *store.Tx) error {
 		c = Change{}
-		for _, e := range es {
-			first, err := outbox.Processed(ctx, tx, k.group, e.ID)
-			if err != nil {
-				return err
-			}
-			if !first {
+		ids := make([]string, len(es))
+		for i, e := range es {
+			ids[i] = e.ID
+		}
+		first, err := outbox.ProcessedAll(ctx, tx, k.group, ids)
+		if err != nil {
+			return err
+		}
+		for i, e := range es {
+			if !first[i] {
 				continue
 			}
 			touched, err := k.apply(ctx, tx, e)
@@ -361,7 +365,7 @@ func (k *Keeper) replace(ctx context.Context, tx *store.Tx, kpis []string, id st
 		if old.kpi == "" {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE kpi = ? AND item_id = ?`, k.table), kpi, id); err != nil {
+		if err := exec(ctx, tx, fmt.Sprintf(`DELETE FROM %s WHERE kpi = ? AND item_id = ?`, k.table), kpi, id); err != nil {
 			return nil, fmt.Errorf("remove %s %s: %w", kpi, id, err)
 		}
 		touched = append(touched, old)
@@ -385,7 +389,7 @@ func (k *Keeper) first(ctx context.Context, tx *store.Tx, it item) ([]item, erro
 }
 
 func (k *Keeper) insert(ctx context.Context, tx *store.Tx, it item) error {
-	_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (kpi, item_id, patient_id, at, week, clinic, clinician, value)
+	err := exec(ctx, tx, fmt.Sprintf(`INSERT INTO %s (kpi, item_id, patient_id, at, week, clinic, clinician, value)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, k.table),
 		it.kpi, it.id, it.patient, stamp(it.at), k.week(it.at), it.clinic, it.clinician, it.value)
 	if err != nil {
@@ -398,8 +402,12 @@ func (k *Keeper) insert(ctx context.Context, tx *store.Tx, it item) error {
 func (k *Keeper) row(ctx context.Context, tx *store.Tx, kpi, id string) (item, error) {
 	it := item{kpi: kpi, id: id}
 	var at string
-	err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT patient_id, at, clinic, clinician, value FROM %s
-		WHERE kpi = ? AND item_id = ?`, k.table), kpi, id).Scan(&it.patient, &at, &it.clinic, &it.clinician, &it.value)
+	st, err := tx.Prepare(ctx, fmt.Sprintf(`SELECT patient_id, at, clinic, clinician, value FROM %s
+		WHERE kpi = ? AND item_id = ?`, k.table))
+	if err != nil {
+		return item{}, fmt.Errorf("load %s %s: %w", kpi, id, err)
+	}
+	err = st.QueryRowContext(ctx, kpi, id).Scan(&it.patient, &at, &it.clinic, &it.clinician, &it.value)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return item{}, nil
@@ -408,6 +416,17 @@ func (k *Keeper) row(ctx context.Context, tx *store.Tx, kpi, id string) (item, e
 	}
 	it.at, err = parseStamp(at)
 	return it, err
+}
+
+// exec runs one of the Keeper's statements, prepared once per connection: parsing it
+// costs more than running it.
+func exec(ctx context.Context, tx *store.Tx, query string, args ...any) error {
+	st, err := tx.Prepare(ctx, query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
 }
 
 // stampLayout stores instants at a fixed width, so their text sorts in time order.

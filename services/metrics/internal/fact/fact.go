@@ -40,19 +40,42 @@ var Topics = []string{contract.TopicEncounter}
 
 const source = "metrics"
 
-// Deriver is the event handler that derives facts.
-type Deriver struct {
-	db     *store.DB
-	loc    *time.Location // the time zone whose calendar days facts are dated in
-	notify func()
-	log    *slog.Logger
-	now    func() time.Time
+// Tables names one set of the package's tables.
+type Tables struct {
+	Encounters string // the facts each encounter supports
+	Seen       string // the facts held, with their support
 }
 
-// NewDeriver returns a Deriver writing to db. Days are calendar days in loc. notify is
-// called after each commit that published facts.
+// The live tables, and those a replay rebuilds before swapping them in.
+var (
+	Live    = Tables{Encounters: "encounter_facts", Seen: "seen_facts"}
+	Rebuild = Tables{Encounters: "rebuild_encounter_facts", Seen: "rebuild_seen_facts"}
+)
+
+// Deriver is the event handler that derives facts.
+type Deriver struct {
+	db      *store.DB
+	t       Tables
+	group   string
+	publish bool
+	loc     *time.Location // the time zone whose calendar days facts are dated in
+	notify  func()
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// NewDeriver returns a Deriver writing to db's live tables. Days are calendar days in
+// loc. notify is called after each commit that published facts.
 func NewDeriver(db *store.DB, loc *time.Location, notify func(), log *slog.Logger) *Deriver {
-	return &Deriver{db: db, loc: loc, notify: notify, log: log, now: time.Now}
+	return &Deriver{db: db, t: Live, group: Group, publish: true, loc: loc, notify: notify, log: log, now: time.Now}
+}
+
+// Rebuilding returns a Deriver like d that writes the rebuild tables under group and
+// publishes nothing: a replay fills them before swapping them in (see Swap).
+func (d *Deriver) Rebuilding(group string) *Deriver {
+	r := *d
+	r.t, r.group, r.publish, r.notify = Rebuild, group, false, func() {}
+	return &r
 }
 
 // key identifies one fact.
@@ -73,7 +96,18 @@ func (d *Deriver) HandleBatch(ctx context.Context, es []event.Event) error {
 	published := 0
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
 		published = 0
-		for _, e := range es {
+		ids := make([]string, len(es))
+		for i, e := range es {
+			ids[i] = e.ID
+		}
+		first, err := outbox.ProcessedAll(ctx, tx, d.group, ids)
+		if err != nil {
+			return err
+		}
+		for i, e := range es {
+			if !first[i] {
+				continue
+			}
 			n, err := d.apply(ctx, tx, e)
 			if err != nil {
 				return err
@@ -88,12 +122,9 @@ func (d *Deriver) HandleBatch(ctx context.Context, es []event.Event) error {
 	return err
 }
 
-// apply applies one event within tx and returns how many fact events it published.
+// apply applies one event, not applied before, within tx and returns how many fact
+// events it published.
 func (d *Deriver) apply(ctx context.Context, tx *store.Tx, e event.Event) (int, error) {
-	first, err := outbox.Processed(ctx, tx, Group, e.ID)
-	if err != nil || !first {
-		return 0, err
-	}
 	var (
 		encounterID, patientID string
 		want                   []key
@@ -169,7 +200,7 @@ func (d *Deriver) reconcile(ctx context.Context, tx *store.Tx, cause event.Event
 	})
 	var events []event.Event
 	for _, k := range gone {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM encounter_facts WHERE encounter_id = ? AND entity_kind = ?
+		if err := d.exec(ctx, tx, `DELETE FROM %s WHERE encounter_id = ? AND entity_kind = ?
 			AND entity_id = ? AND day = ?`, encounterID, k.entity.Kind, k.entity.ID, k.day); err != nil {
 			return 0, fmt.Errorf("drop encounter fact: %w", err)
 		}
@@ -190,7 +221,7 @@ func (d *Deriver) reconcile(ctx context.Context, tx *store.Tx, cause event.Event
 			continue
 		}
 		have[k] = true // a key listed twice in want counts once
-		if _, err := tx.ExecContext(ctx, `INSERT INTO encounter_facts (encounter_id, patient_id, entity_kind,
+		if err := d.exec(ctx, tx, `INSERT INTO %s (encounter_id, patient_id, entity_kind,
 			entity_id, day) VALUES (?, ?, ?, ?, ?)`, encounterID, k.patientID, k.entity.Kind, k.entity.ID, k.day); err != nil {
 			return 0, fmt.Errorf("add encounter fact: %w", err)
 		}
@@ -206,16 +237,23 @@ func (d *Deriver) reconcile(ctx context.Context, tx *store.Tx, cause event.Event
 			events = append(events, ev)
 		}
 	}
-	if len(events) == 0 {
+	if len(events) == 0 || !d.publish {
 		return 0, nil
 	}
-	return len(events), outbox.Add(ctx, tx, contract.TopicFact, events...)
+	ms := make([]outbox.Message, len(events))
+	for i, e := range events {
+		ms[i] = outbox.Message{Topic: contract.TopicFact, Event: e}
+	}
+	return len(events), outbox.AddAll(ctx, tx, ms)
 }
 
 // supported returns the facts an encounter supports now.
 func (d *Deriver) supported(ctx context.Context, tx *store.Tx, encounterID, patientID string) (map[key]bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT entity_kind, entity_id, day FROM encounter_facts
-		WHERE encounter_id = ?`, encounterID)
+	st, err := tx.Prepare(ctx, fmt.Sprintf(`SELECT entity_kind, entity_id, day FROM %s WHERE encounter_id = ?`, d.t.Encounters))
+	if err != nil {
+		return nil, fmt.Errorf("load encounter facts: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, encounterID)
 	if err != nil {
 		return nil, fmt.Errorf("load encounter facts: %w", err)
 	}
@@ -235,8 +273,12 @@ func (d *Deriver) supported(ctx context.Context, tx *store.Tx, encounterID, pati
 // between held and not held.
 func (d *Deriver) adjust(ctx context.Context, tx *store.Tx, k key, delta int) (changed bool, err error) {
 	var support int
-	err = tx.QueryRowContext(ctx, `SELECT support FROM seen_facts WHERE entity_kind = ? AND entity_id = ?
-		AND patient_id = ? AND day = ?`, k.entity.Kind, k.entity.ID, k.patientID, k.day).Scan(&support)
+	st, err := tx.Prepare(ctx, fmt.Sprintf(`SELECT support FROM %s WHERE entity_kind = ? AND entity_id = ?
+		AND patient_id = ? AND day = ?`, d.t.Seen))
+	if err != nil {
+		return false, fmt.Errorf("load fact support: %w", err)
+	}
+	err = st.QueryRowContext(ctx, k.entity.Kind, k.entity.ID, k.patientID, k.day).Scan(&support)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, fmt.Errorf("load fact support: %w", err)
 	}
@@ -245,19 +287,38 @@ func (d *Deriver) adjust(ctx context.Context, tx *store.Tx, k key, delta int) (c
 	case next < 0:
 		return false, fmt.Errorf("fact support below zero for entity %s", k.entity)
 	case next == 0:
-		_, err = tx.ExecContext(ctx, `DELETE FROM seen_facts WHERE entity_kind = ? AND entity_id = ?
+		err = d.seen(ctx, tx, `DELETE FROM %s WHERE entity_kind = ? AND entity_id = ?
 			AND patient_id = ? AND day = ?`, k.entity.Kind, k.entity.ID, k.patientID, k.day)
 	case support == 0:
-		_, err = tx.ExecContext(ctx, `INSERT INTO seen_facts (entity_kind, entity_id, patient_id, day, support)
+		err = d.seen(ctx, tx, `INSERT INTO %s (entity_kind, entity_id, patient_id, day, support)
 			VALUES (?, ?, ?, ?, ?)`, k.entity.Kind, k.entity.ID, k.patientID, k.day, next)
 	default:
-		_, err = tx.ExecContext(ctx, `UPDATE seen_facts SET support = ? WHERE entity_kind = ? AND entity_id = ?
+		err = d.seen(ctx, tx, `UPDATE %s SET support = ? WHERE entity_kind = ? AND entity_id = ?
 			AND patient_id = ? AND day = ?`, next, k.entity.Kind, k.entity.ID, k.patientID, k.day)
 	}
 	if err != nil {
 		return false, fmt.Errorf("write fact support: %w", err)
 	}
 	return (support == 0) != (next == 0), nil
+}
+
+// exec runs a statement on the encounters table (its %s), prepared once per connection.
+func (d *Deriver) exec(ctx context.Context, tx *store.Tx, query string, args ...any) error {
+	return execPrepared(ctx, tx, fmt.Sprintf(query, d.t.Encounters), args...)
+}
+
+// seen runs a statement on the seen facts table (its %s), prepared once per connection.
+func (d *Deriver) seen(ctx context.Context, tx *store.Tx, query string, args ...any) error {
+	return execPrepared(ctx, tx, fmt.Sprintf(query, d.t.Seen), args...)
+}
+
+func execPrepared(ctx context.Context, tx *store.Tx, query string, args ...any) error {
+	st, err := tx.Prepare(ctx, query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
 }
 
 func (d *Deriver) factEvent(typ string, k key, cause event.Event) (event.Event, error) {

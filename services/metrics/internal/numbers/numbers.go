@@ -15,11 +15,11 @@ import (
 	"github.com/attest-ehr/attest/libs/calendar"
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/errs"
-	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/libs/measure"
 	"github.com/attest-ehr/attest/libs/measure/membership"
-	"github.com/attest-ehr/attest/services/metrics/internal/projection"
 	"github.com/attest-ehr/attest/libs/measure/timeline"
+	"github.com/attest-ehr/attest/libs/store"
+	"github.com/attest-ehr/attest/services/metrics/internal/projection"
 )
 
 // Reader answers questions about measures from the projection's tables.

@@ -45,8 +45,9 @@ const source = "metrics"
 
 // State is the projection's storage as one transaction sees it.
 type State interface {
-	// Processed records that the event was applied; first is false when it already was.
-	Processed(ctx context.Context, eventID string) (first bool, err error)
+	// Processed records that the events were applied; first[i] is false when
+	// eventIDs[i] already was (or appeared earlier in eventIDs).
+	Processed(ctx context.Context, eventIDs []string) (first []bool, err error)
 	// Put stores an item, replacing the one of the same kind and ID.
 	Put(ctx context.Context, it timeline.Item) error
 	// Delete removes the item of it's kind and ID, if held.
@@ -134,12 +135,16 @@ func (p *Projector) HandleBatch(ctx context.Context, es []event.Event) error {
 func (p *Projector) apply(ctx context.Context, st State, es []event.Event) ([]string, error) {
 	seen := map[string]bool{}
 	var touched []string
-	for _, e := range es {
-		first, err := st.Processed(ctx, e.ID)
-		if err != nil {
-			return nil, err
-		}
-		if !first {
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.ID
+	}
+	first, err := st.Processed(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range es {
+		if !first[i] {
 			continue
 		}
 		c, ok, err := timeline.Decode(e)
@@ -238,4 +243,3 @@ func Contract(f membership.Fact) contract.MeasureFact {
 		At: f.At.UTC(), Until: opt(f.Until), Start: opt(f.Start), Deadline: opt(f.Deadline), Controlled: f.Controlled,
 		Anytime: f.Anytime, Out: f.Out, Because: f.Because}
 }
-

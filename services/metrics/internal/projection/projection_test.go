@@ -14,14 +14,14 @@ import (
 	"github.com/attest-ehr/attest/libs/calendar"
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/event"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/measuretest"
+	"github.com/attest-ehr/attest/libs/measure/membership"
+	"github.com/attest-ehr/attest/libs/measure/timeline"
 	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/libs/store/storetest"
-	"github.com/attest-ehr/attest/libs/measure"
-	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/services/metrics/internal/projection"
-	"github.com/attest-ehr/attest/libs/measure/measuretest"
 	"github.com/attest-ehr/attest/services/metrics/internal/projection/projectiontest"
-	"github.com/attest-ehr/attest/libs/measure/timeline"
 )
 
 func deriver(t testing.TB) *membership.Deriver {
@@ -151,14 +151,29 @@ func TestStreamingEqualsRecomputeInDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		measuretest.Checks(t, 25)
-		st := projection.NewSQL(db, projection.Live, projection.Group, true)
-		pr := projection.NewProjector(st, d, nil, slog.New(slog.DiscardHandler))
+		// Two replicas on one database, each keeping timelines in memory (one of them
+		// only a single patient's), take the batches in turn at random: each must notice
+		// what the other changed behind its back.
+		stA := projection.NewSQL(db, projection.Live, projection.Group, true)
+		stB := projection.NewSQL(db, projection.Live, projection.Group, true).WithCache(1)
+		replicas := []*projection.Projector{
+			projection.NewProjector(stA, d, nil, slog.New(slog.DiscardHandler)),
+			projection.NewProjector(stB, d, nil, slog.New(slog.DiscardHandler)),
+		}
+		defer func() {
+			hitsA, missesA, _ := stA.CacheStats()
+			hitsB, missesB, _ := stB.CacheStats()
+			if hitsA == 0 || missesA == 0 || hitsB == 0 || missesB == 0 {
+				t.Errorf("cache hits and misses: A %d/%d, B %d/%d; want both ways on both", hitsA, missesA, hitsB, missesB)
+			}
+		}()
 		n := 0
 		rapid.Check(t, func(rt *rapid.T) {
 			n++
 			pa, pb := fmt.Sprintf("%s-a%d", t.Name(), n), fmt.Sprintf("%s-b%d", t.Name(), n)
 			h := projectiontest.Draw(rt, pa, pb)
 			for _, batch := range h.Delivery(rt) {
+				pr := replicas[rapid.IntRange(0, 1).Draw(rt, "replica")]
 				if err := pr.HandleBatch(ctx, batch); err != nil {
 					rt.Fatal(err)
 				}

@@ -1,148 +1,441 @@
 package projection
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/event"
-	"github.com/attest-ehr/attest/libs/outbox"
-	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/libs/measure"
 	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/libs/measure/timeline"
+	"github.com/attest-ehr/attest/libs/outbox"
+	"github.com/attest-ehr/attest/libs/store"
 )
 
 // Tables names one set of projection tables.
 type Tables struct {
-	Items string // timeline items
-	Facts string // membership facts
+	Items    string // timeline items
+	Facts    string // membership facts
+	Versions string // each patient's timeline version token
 }
 
 // The two sets of tables: the live ones, and those a replay rebuilds before swapping
 // them in.
 var (
-	Live    = Tables{Items: "timeline_items", Facts: "measure_facts"}
-	Rebuild = Tables{Items: "rebuild_timeline_items", Facts: "rebuild_measure_facts"}
+	Live    = Tables{Items: "timeline_items", Facts: "measure_facts", Versions: "timeline_versions"}
+	Rebuild = Tables{Items: "rebuild_timeline_items", Facts: "rebuild_measure_facts", Versions: "rebuild_timeline_versions"}
 )
 
 // SQL is the projection's state in a database: the tables t, processed marks under
 // consumer group, fact changes published through the outbox (or not at all when
 // publish is false, as when rebuilding).
+//
+// It keeps the timelines (decoded items and facts) of the patients touched most
+// recently in memory, so that a patient touched again is not read and decoded again.
+// Every transaction that changes a patient's items or facts stores a new random
+// version token for them, and a held timeline is used only when its token is still
+// the stored one (read, and on PostgreSQL locked, when the transaction first touches
+// the patient): another replica's or a replay's changes are always read back.
 type SQL struct {
 	db      *store.DB
 	t       Tables
 	group   string
 	publish bool
+	cache   *timelineCache
+	hits    atomic.Int64
+	misses  atomic.Int64
 }
 
-// NewSQL returns the state in db's tables t for consumer group group.
+// NewSQL returns the state in db's tables t for consumer group group, keeping up to
+// DefaultCachePatients timelines in memory.
 func NewSQL(db *store.DB, t Tables, group string, publish bool) *SQL {
-	return &SQL{db: db, t: t, group: group, publish: publish}
+	return &SQL{db: db, t: t, group: group, publish: publish, cache: newTimelineCache(DefaultCachePatients)}
 }
 
-// InTx runs fn in a database transaction.
+// WithCache keeps up to patients timelines in memory (0: none) and returns s.
+func (s *SQL) WithCache(patients int) *SQL {
+	s.cache = newTimelineCache(patients)
+	return s
+}
+
+// CacheStats report how many patients' timelines transactions found in memory at their
+// stored version (hits) and read from the database (misses), and how many are held.
+func (s *SQL) CacheStats() (hits, misses int64, held int) {
+	return s.hits.Load(), s.misses.Load(), s.cache.len()
+}
+
+// InTx runs fn in a database transaction; after it commits, the timelines it built are
+// kept in memory, and if it fails, those of the patients it touched are forgotten.
 func (s *SQL) InTx(ctx context.Context, fn func(State) error) error {
-	return s.db.InTx(ctx, func(tx *store.Tx) error { return fn(sqlState{s, tx}) })
+	var st *sqlState
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		st = &sqlState{SQL: s, tx: tx, patients: map[string]*patientTx{}}
+		if err := fn(st); err != nil {
+			return err
+		}
+		return st.finish(ctx)
+	})
+	if st != nil {
+		if err != nil {
+			s.cache.drop(slices.Collect(maps.Keys(st.patients)))
+		} else {
+			s.cache.put(st.staged)
+		}
+	}
+	return err
 }
 
 // sqlState is SQL within one transaction.
 type sqlState struct {
 	*SQL
-	tx *store.Tx
+	tx       *store.Tx
+	patients map[string]*patientTx
+	outbox   []event.Event
+	staged   []*cached // the timelines to keep once the transaction commits
 }
 
-func (s sqlState) Processed(ctx context.Context, eventID string) (bool, error) {
-	return outbox.Processed(ctx, s.tx, s.group, eventID)
+// patientTx is what a transaction knows of one patient it touched.
+type patientTx struct {
+	version int64                     // the stored version token when first touched; 0: none
+	items   map[itemKey]timeline.Item // the current items, nil until known
+	facts   map[string]membership.Fact
+	changed bool
 }
 
-func (s sqlState) Put(ctx context.Context, it timeline.Item) error {
-	_, err := s.tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (patient_id, kind, item_id, event_id, data)
+type itemKey struct {
+	kind timeline.Kind
+	id   string
+}
+
+// stmt is a statement of the transaction, prepared once per connection.
+func (s *sqlState) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	return s.tx.Prepare(ctx, query)
+}
+
+func (s *sqlState) exec(ctx context.Context, query string, args ...any) error {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
+}
+
+// touch returns what the transaction knows of a patient, reading (and on PostgreSQL
+// locking) their version token the first time: the timeline held in memory is taken
+// when its token is the stored one.
+func (s *sqlState) touch(ctx context.Context, patientID string) (*patientTx, error) {
+	if p, ok := s.patients[patientID]; ok {
+		return p, nil
+	}
+	version, err := s.version(ctx, patientID)
+	if err != nil {
+		return nil, fmt.Errorf("read the timeline version of patient %s: %w", patientID, err)
+	}
+	p := &patientTx{version: version}
+	if c, ok := s.cache.get(patientID, version); ok {
+		s.hits.Add(1)
+		p.items = make(map[itemKey]timeline.Item, len(c.items))
+		for _, it := range c.items {
+			p.items[itemKey{it.Kind, it.ID}] = it
+		}
+		p.facts = make(map[string]membership.Fact, len(c.facts))
+		for _, f := range c.facts {
+			p.facts[f.Key()] = f
+		}
+	} else {
+		s.misses.Add(1)
+	}
+	s.patients[patientID] = p
+	return p, nil
+}
+
+// version reads a patient's version token. On PostgreSQL it locks the row until the
+// transaction ends, creating it first when missing, so that two transactions on one
+// patient (partitions of two topics consumed by two replicas) take turns.
+func (s *sqlState) version(ctx context.Context, patientID string) (int64, error) {
+	sel := fmt.Sprintf(`SELECT version FROM %s WHERE patient_id = ?`, s.t.Versions)
+	if s.tx.Dialect() == store.Postgres {
+		sel += ` FOR UPDATE`
+		if err := s.exec(ctx, fmt.Sprintf(`INSERT INTO %s (patient_id, version) VALUES (?, 0)
+			ON CONFLICT (patient_id) DO NOTHING`, s.t.Versions), patientID); err != nil {
+			return 0, err
+		}
+	}
+	st, err := s.stmt(ctx, sel)
+	if err != nil {
+		return 0, err
+	}
+	var v int64
+	if err := st.QueryRowContext(ctx, patientID).Scan(&v); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	return v, nil
+}
+
+// finish stores a new version token for every patient the transaction changed, stages
+// their timelines for the cache and adds the published events to the outbox.
+func (s *sqlState) finish(ctx context.Context) error {
+	upsert := fmt.Sprintf(`INSERT INTO %s (patient_id, version) VALUES (?, ?)
+		ON CONFLICT (patient_id) DO UPDATE SET version = excluded.version`, s.t.Versions)
+	for _, id := range slices.Sorted(maps.Keys(s.patients)) {
+		p := s.patients[id]
+		version := p.version
+		if p.changed {
+			version = newVersion()
+			if err := s.exec(ctx, upsert, id, version); err != nil {
+				return fmt.Errorf("store the timeline version of patient %s: %w", id, err)
+			}
+		}
+		if p.items != nil && p.facts != nil && version != 0 {
+			s.staged = append(s.staged, &cached{patient: id, version: version, items: sortedItems(p.items),
+				facts: sortedFacts(p.facts)})
+		}
+	}
+	if !s.publish || len(s.outbox) == 0 {
+		return nil
+	}
+	ms := make([]outbox.Message, len(s.outbox))
+	for i, e := range s.outbox {
+		ms[i] = outbox.Message{Topic: contract.TopicMeasureFact, Event: e}
+	}
+	return outbox.AddAll(ctx, s.tx, ms)
+}
+
+// newVersion is a random non-zero version token.
+func newVersion() int64 {
+	for {
+		if v := rand.Int64(); v != 0 {
+			return v
+		}
+	}
+}
+
+func sortedItems(m map[itemKey]timeline.Item) []timeline.Item {
+	out := slices.Collect(maps.Values(m))
+	slices.SortFunc(out, func(a, b timeline.Item) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+// sortedFacts lists facts by identity, so that what a transaction retracts and
+// publishes comes in the same order however the facts were read.
+func sortedFacts(m map[string]membership.Fact) []membership.Fact {
+	keys := slices.Sorted(maps.Keys(m))
+	out := make([]membership.Fact, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
+	}
+	return out
+}
+
+func (s *sqlState) Processed(ctx context.Context, eventIDs []string) ([]bool, error) {
+	return outbox.ProcessedAll(ctx, s.tx, s.group, eventIDs)
+}
+
+func (s *sqlState) Put(ctx context.Context, it timeline.Item) error {
+	p, err := s.touch(ctx, it.Patient)
+	if err != nil {
+		return err
+	}
+	err = s.exec(ctx, fmt.Sprintf(`INSERT INTO %s (patient_id, kind, item_id, event_id, data)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (patient_id, kind, item_id)
 		DO UPDATE SET event_id = excluded.event_id, data = excluded.data`, s.t.Items),
 		it.Patient, string(it.Kind), it.ID, it.Event, string(it.Data))
 	if err != nil {
 		return fmt.Errorf("store %s %s: %w", it.Kind, it.ID, err)
 	}
-	return nil
-}
-
-func (s sqlState) Delete(ctx context.Context, it timeline.Item) error {
-	_, err := s.tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE patient_id = ? AND kind = ? AND item_id = ?`, s.t.Items),
-		it.Patient, string(it.Kind), it.ID)
-	if err != nil {
-		return fmt.Errorf("delete %s %s: %w", it.Kind, it.ID, err)
+	p.changed = true
+	if p.items != nil {
+		_ = it.DecodeValue() // Build reports an item that does not decode
+		p.items[itemKey{it.Kind, it.ID}] = it
 	}
 	return nil
 }
 
-func (s sqlState) Items(ctx context.Context, patientID string) ([]timeline.Item, error) {
-	return Items(ctx, s.tx, s.t, patientID)
+func (s *sqlState) Delete(ctx context.Context, it timeline.Item) error {
+	p, err := s.touch(ctx, it.Patient)
+	if err != nil {
+		return err
+	}
+	err = s.exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE patient_id = ? AND kind = ? AND item_id = ?`, s.t.Items),
+		it.Patient, string(it.Kind), it.ID)
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", it.Kind, it.ID, err)
+	}
+	p.changed = true
+	if p.items != nil {
+		delete(p.items, itemKey{it.Kind, it.ID})
+	}
+	return nil
 }
 
-func (s sqlState) Facts(ctx context.Context, patientID string) ([]membership.Fact, error) {
-	return PatientFacts(ctx, s.tx, s.t, patientID)
+func (s *sqlState) Items(ctx context.Context, patientID string) ([]timeline.Item, error) {
+	p, err := s.touch(ctx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	if p.items == nil {
+		st, err := s.stmt(ctx, fmt.Sprintf(`SELECT kind, item_id, event_id, data FROM %s WHERE patient_id = ?`, s.t.Items))
+		if err != nil {
+			return nil, fmt.Errorf("load items of patient %s: %w", patientID, err)
+		}
+		rows, err := st.QueryContext(ctx, patientID)
+		if err != nil {
+			return nil, fmt.Errorf("load items of patient %s: %w", patientID, err)
+		}
+		items, err := scanItems(rows, patientID)
+		if err != nil {
+			return nil, err
+		}
+		p.items = make(map[itemKey]timeline.Item, len(items))
+		for _, it := range items {
+			_ = it.DecodeValue() // Build reports an item that does not decode
+			p.items[itemKey{it.Kind, it.ID}] = it
+		}
+	}
+	return sortedItems(p.items), nil
 }
 
-// Facts are written and removed many rows to a statement: a statement costs more to
-// parse than its rows to apply.
-const (
-	insertRows = 40  // rows of 20 values: well under SQLite's 32,766 parameters
-	deleteRows = 500 // keys
-)
+func (s *sqlState) Facts(ctx context.Context, patientID string) ([]membership.Fact, error) {
+	p, err := s.touch(ctx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	if p.facts == nil {
+		st, err := s.stmt(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE patient_id = ?`, factColumns, s.t.Facts))
+		if err != nil {
+			return nil, fmt.Errorf("load facts: %w", err)
+		}
+		rows, err := st.QueryContext(ctx, patientID)
+		if err != nil {
+			return nil, fmt.Errorf("load facts: %w", err)
+		}
+		fs, err := scanFacts(rows)
+		if err != nil {
+			return nil, err
+		}
+		p.facts = make(map[string]membership.Fact, len(fs))
+		for _, f := range fs {
+			p.facts[f.Key()] = f
+		}
+	}
+	return sortedFacts(p.facts), nil
+}
 
-func (s sqlState) Assert(ctx context.Context, fs []membership.Fact) error {
+// Facts are written and removed several rows to a statement, in chunks of these sizes
+// (each a statement prepared once): fewer statements to run, and few to prepare.
+var chunkSizes = []int{32, 8, 1}
+
+// chunks calls fn with consecutive pieces of n rows, as large as chunkSizes allow.
+func chunks(n int, fn func(from, to int) error) error {
+	for from := 0; from < n; {
+		size := 1
+		for _, c := range chunkSizes {
+			if n-from >= c {
+				size = c
+				break
+			}
+		}
+		if err := fn(from, from+size); err != nil {
+			return err
+		}
+		from += size
+	}
+	return nil
+}
+
+func (s *sqlState) Assert(ctx context.Context, fs []membership.Fact) error {
 	row := "(?" + strings.Repeat(", ?", 19) + ")"
-	for chunk := range slices.Chunk(fs, insertRows) {
+	err := chunks(len(fs), func(from, to int) error {
+		chunk := fs[from:to]
 		args := make([]any, 0, 20*len(chunk))
 		for _, f := range chunk {
 			args = append(append(args, key(f)), factArgs(f)...)
 		}
 		q := fmt.Sprintf(`INSERT INTO %s (fact_key, %s) VALUES %s`, s.t.Facts, factColumns,
 			strings.TrimSuffix(strings.Repeat(row+", ", len(chunk)), ", "))
-		if _, err := s.tx.ExecContext(ctx, q, args...); err != nil {
+		if err := s.exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("assert facts of patient %s: %w", chunk[0].Patient, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		p, err := s.touch(ctx, f.Patient)
+		if err != nil {
+			return err
+		}
+		p.changed = true
+		if p.facts != nil {
+			p.facts[f.Key()] = f
 		}
 	}
 	return nil
 }
 
-func (s sqlState) Retract(ctx context.Context, fs []membership.Fact) error {
-	for chunk := range slices.Chunk(fs, deleteRows) {
+func (s *sqlState) Retract(ctx context.Context, fs []membership.Fact) error {
+	err := chunks(len(fs), func(from, to int) error {
+		chunk := fs[from:to]
 		args := make([]any, len(chunk))
 		for i, f := range chunk {
 			args[i] = key(f)
 		}
 		q := fmt.Sprintf(`DELETE FROM %s WHERE fact_key IN (?%s)`, s.t.Facts, strings.Repeat(", ?", len(chunk)-1))
-		if _, err := s.tx.ExecContext(ctx, q, args...); err != nil {
+		if err := s.exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("retract facts of patient %s: %w", chunk[0].Patient, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		p, err := s.touch(ctx, f.Patient)
+		if err != nil {
+			return err
+		}
+		p.changed = true
+		if p.facts != nil {
+			delete(p.facts, f.Key())
 		}
 	}
 	return nil
 }
 
-func (s sqlState) Publish(ctx context.Context, es []event.Event) error {
-	if !s.publish || len(es) == 0 {
-		return nil
+// Publish queues the events; they are added to the outbox, all at once, when the
+// transaction's work is done.
+func (s *sqlState) Publish(_ context.Context, es []event.Event) error {
+	if s.publish {
+		s.outbox = append(s.outbox, es...)
 	}
-	return outbox.Add(ctx, s.tx, contract.TopicMeasureFact, es...)
+	return nil
 }
 
 // Bump adds one to the version of each series, in the live tables only: a rebuild's
 // swap bumps every series at once.
-func (s sqlState) Bump(ctx context.Context, series []membership.Series) error {
+func (s *sqlState) Bump(ctx context.Context, series []membership.Series) error {
 	if s.t != Live {
 		return nil
 	}
 	for _, x := range series {
-		if _, err := s.tx.ExecContext(ctx, `INSERT INTO fact_versions (entity_kind, entity_id, program, measure, year, version)
+		if err := s.exec(ctx, `INSERT INTO fact_versions (entity_kind, entity_id, program, measure, year, version)
 			VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (entity_kind, entity_id, program, measure, year)
 			DO UPDATE SET version = fact_versions.version + 1`,
 			x.Entity.Kind, x.Entity.ID, string(x.Program), x.Measure, x.Year); err != nil {
@@ -212,6 +505,11 @@ func Items(ctx context.Context, q querier, t Tables, patientID string) ([]timeli
 	if err != nil {
 		return nil, fmt.Errorf("load items of patient %s: %w", patientID, err)
 	}
+	return scanItems(rows, patientID)
+}
+
+// scanItems reads and closes rows of kind, item_id, event_id and data.
+func scanItems(rows *sql.Rows, patientID string) ([]timeline.Item, error) {
 	defer rows.Close()
 	var out []timeline.Item
 	for rows.Next() {
@@ -268,6 +566,11 @@ func queryFacts(ctx context.Context, q querier, query string, args ...any) ([]me
 	if err != nil {
 		return nil, fmt.Errorf("load facts: %w", err)
 	}
+	return scanFacts(rows)
+}
+
+// scanFacts reads and closes rows of factColumns.
+func scanFacts(rows *sql.Rows) ([]membership.Fact, error) {
 	defer rows.Close()
 	var out []membership.Fact
 	for rows.Next() {

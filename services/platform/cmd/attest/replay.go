@@ -51,7 +51,7 @@ func runReplay(ctx context.Context, args []string, getenv func(string) string, o
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "replayed %d events (%d skipped) in %s: %d membership facts asserted, %d retracted\n",
-		st.Events, st.Skipped, st.Took.Round(1e6), st.Asserted, st.Retracted)
+	fmt.Fprintf(out, "replayed %d events (%d skipped) in %s: %d membership facts asserted, %d retracted; %d seen facts asserted, %d retracted\n",
+		st.Events, st.Skipped, st.Took.Round(1e6), st.Asserted, st.Retracted, st.SeenAsserted, st.SeenRetracted)
 	return nil
 }

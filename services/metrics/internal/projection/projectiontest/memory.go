@@ -12,8 +12,8 @@ import (
 
 	"github.com/attest-ehr/attest/libs/event"
 	"github.com/attest-ehr/attest/libs/measure/membership"
-	"github.com/attest-ehr/attest/services/metrics/internal/projection"
 	"github.com/attest-ehr/attest/libs/measure/timeline"
+	"github.com/attest-ehr/attest/services/metrics/internal/projection"
 )
 
 // Memory is a projection.Store held in maps. A transaction works on copies that
@@ -80,12 +80,15 @@ type memTx struct {
 	published []event.Event
 }
 
-func (t *memTx) Processed(_ context.Context, id string) (bool, error) {
-	if t.processed[id] {
-		return false, nil
+func (t *memTx) Processed(_ context.Context, ids []string) ([]bool, error) {
+	first := make([]bool, len(ids))
+	for i, id := range ids {
+		if !t.processed[id] {
+			t.processed[id] = true
+			first[i] = true
+		}
 	}
-	t.processed[id] = true
-	return true, nil
+	return first, nil
 }
 
 func (t *memTx) Put(_ context.Context, it timeline.Item) error {

@@ -1,0 +1,2 @@
+DROP TABLE rebuild_timeline_versions;
+DROP TABLE timeline_versions;
