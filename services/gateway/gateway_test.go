@@ -472,4 +472,3 @@ func TestBootstrap(t *testing.T) {
 		t.Errorf("account creations audited: %d %v, want 3 (two created, one refused)", n, err)
 	}
 }
-

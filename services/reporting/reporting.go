@@ -13,14 +13,26 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/attest-ehr/attest/libs/app"
+	"github.com/attest-ehr/attest/libs/calendar"
+	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/event"
 	"github.com/attest-ehr/attest/libs/httpapi"
+	"github.com/attest-ehr/attest/libs/measure"
 	"github.com/attest-ehr/attest/services/reporting/internal/attest"
+	"github.com/attest-ehr/attest/services/reporting/internal/facts"
+	"github.com/attest-ehr/attest/services/reporting/internal/forecast"
+	"github.com/attest-ehr/attest/services/reporting/internal/freeze"
+	"github.com/attest-ehr/attest/services/reporting/internal/reports"
 	"github.com/attest-ehr/attest/services/reporting/internal/seen"
+	"github.com/attest-ehr/attest/services/reporting/internal/window"
+	"github.com/attest-ehr/attest/services/reporting/internal/worklist"
 )
 
 // Name is the service's name: its URL prefix, database schema and key prefix.
@@ -37,6 +49,12 @@ type Config struct {
 	// TrustedKeys are the public keys of former signing keys, whose attestations
 	// the service still serves (REPORTING_TRUSTED_KEYS: base64 keys, comma-separated).
 	TrustedKeys []ed25519.PublicKey
+	// TimeZone is the calendar metrics dates facts in (METRICS_TIME_ZONE, default
+	// UTC): reports count business days and periods in the same zone.
+	TimeZone *time.Location
+	// CacheFacts is how many membership facts the read side keeps in memory
+	// (REPORTING_CACHE_FACTS, default facts.DefaultCacheFacts).
+	CacheFacts int
 }
 
 // ConfigFromEnv reads Config through getenv.
@@ -54,6 +72,21 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	cfg.TrustedKeys = trusted
+	cfg.TimeZone = time.UTC
+	if z := getenv("METRICS_TIME_ZONE"); z != "" {
+		loc, err := time.LoadLocation(z)
+		if err != nil {
+			return Config{}, errs.Field(errs.Invalid, "METRICS_TIME_ZONE", "not an IANA time zone name")
+		}
+		cfg.TimeZone = loc
+	}
+	if n := getenv("REPORTING_CACHE_FACTS"); n != "" {
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 1 {
+			return Config{}, errs.Field(errs.Invalid, "REPORTING_CACHE_FACTS", "a positive number of facts")
+		}
+		cfg.CacheFacts = v
+	}
 	return cfg, nil
 }
 
@@ -64,17 +97,21 @@ type Deps = app.Deps
 type App struct {
 	deps      Deps
 	projector *seen.Projector
+	facts     *facts.Handler
 	handler   http.Handler
 }
 
 // New migrates the service's database, loads the signing key and wires it. It
 // starts nothing.
 func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
-	if err := d.DB.Migrate(ctx, migrations{seen.Migrations(), attest.Migrations()}); err != nil {
+	if err := d.DB.Migrate(ctx, migrations{seen.Migrations(), attest.Migrations(), facts.Migrations()}); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = "data"
+	}
+	if cfg.TimeZone == nil {
+		cfg.TimeZone = time.UTC
 	}
 	keys, err := attest.NewKeys(cfg.SigningKey, cfg.DataDir, cfg.TrustedKeys, func(k attest.Key) {
 		d.Log.Warn("generated a development signing key for attestations; set REPORTING_SIGNING_KEY in production",
@@ -84,18 +121,28 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
 	keys.Announce(ctx, d.Log)
+	catalog, err := measure.New()
+	if err != nil {
+		return nil, err
+	}
+	cal := calendar.New(cfg.TimeZone)
+	factStore := facts.NewStore(d.DB, cfg.CacheFacts)
+	reportService := reports.NewService(reports.NewComputer(catalog, cal, time.Now), factStore)
+	attestations := attest.NewStore(d.DB, keys, time.Now)
 	mux := http.NewServeMux()
 	httpapi.Health(mux, d.Checks()...)
 	seen.Routes(mux, d.DB, d.Log)
-	// Freezing takes a whole report with its patient lists, far above the default
-	// body limit; every other route keeps the default.
-	attestations := http.NewServeMux()
-	attest.Routes(attestations, attest.NewStore(d.DB, keys, time.Now), d.Log)
+	reports.Routes(mux, reportService, d.Log)
+	attest.Routes(mux, attestations, d.Log)
+	freeze.Routes(mux, freeze.New(reportService, factStore, attestations, d.Events(), d.Log), d.Log)
+	// Best window, forecast and worklists (H5: internal/window, forecast, worklist),
+	// counted from the same fact store.
+	window.Routes(mux, &window.Finder{Catalog: catalog, Calendar: cal, Facts: factStore}, time.Now, d.Log)
+	forecast.Routes(mux, &forecast.Forecaster{Catalog: catalog, Calendar: cal, Facts: factStore}, time.Now, d.Log)
+	worklist.Routes(mux, &worklist.Lister{Catalog: catalog, Calendar: cal, Facts: factStore}, time.Now, d.Log)
 	top := http.NewServeMux()
-	top.Handle("/v1/attestations", httpapi.LimitBody(attest.MaxBody, attestations))
-	top.Handle("/v1/attestations/", httpapi.LimitBody(attest.MaxBody, attestations))
 	top.Handle("/", httpapi.LimitBody(httpapi.DefaultBodyLimit, mux))
-	return &App{deps: d, projector: seen.NewProjector(d.DB, d.Log), handler: top}, nil
+	return &App{deps: d, projector: seen.NewProjector(d.DB, d.Log), facts: facts.NewHandler(factStore, d.Log), handler: top}, nil
 }
 
 // VerifyAttestation checks an exported attestation file offline (see attest.Verify).
@@ -141,12 +188,21 @@ func (m migrations) ReadDir(name string) ([]fs.DirEntry, error) {
 	return all, nil
 }
 
-// Handler returns the HTTP API: /v1/patients-seen, /v1/attestations…, /healthz, /readyz.
+// Handler returns the HTTP API: /v1/patients-seen, /v1/reports…, /v1/attestations…,
+// /healthz, /readyz.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Run consumes metrics' facts until ctx is done.
+// Run consumes metrics' facts (the foundation's seen facts and the membership facts)
+// and records' yes/no inputs until ctx is done.
 func (a *App) Run(ctx context.Context) error {
-	return event.Consume(ctx, a.deps.Events(), event.ConsumerConfig{Group: seen.Group, Topics: seen.Topics}, a.projector)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return event.Consume(ctx, a.deps.Events(), event.ConsumerConfig{Group: seen.Group, Topics: seen.Topics}, a.projector)
+	})
+	g.Go(func() error {
+		return event.Consume(ctx, a.deps.Events(), event.ConsumerConfig{Group: facts.Group, Topics: facts.Topics}, a.facts)
+	})
+	return g.Wait()
 }
 
 // Close releases nothing yet; it exists so the platform treats every service alike.

@@ -18,7 +18,6 @@ import (
 	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/libs/store/storetest"
 	"github.com/attest-ehr/attest/services/reporting"
-	"github.com/attest-ehr/attest/services/reporting/internal/report/reporttest"
 )
 
 // TestMain checks that no pool or driver goroutine outlives the tests.
@@ -26,7 +25,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestServiceServesSeenCountsAndAttestations wires the service on both engines: one
 // migration source for every package, the existing count API, and a freeze of a
-// report above the default body limit, exported and verified offline.
+// report the service computes, exported and verified offline.
 func TestServiceServesSeenCountsAndAttestations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -56,13 +55,8 @@ func TestServiceServesSeenCountsAndAttestations(t *testing.T) {
 			t.Fatalf("patients-seen: %d %s", rec.Code, rec.Body)
 		}
 
-		body, err := json.Marshal(reporttest.Report(t, true)) // some 4,800 members: over 1 MiB
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(body) <= 1<<20 {
-			t.Fatalf("the test body is %d bytes; it must exceed the default limit", len(body))
-		}
+		// A freeze names the report; the service computes it from its own facts.
+		body := []byte(`{"program":"mips-pi","year":2025,"entity":"tin_npi:000456789/1234567893","from":"2025-01-01","to":"2025-12-31"}`)
 		req := httptest.NewRequest("POST", "/v1/attestations", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set(principal.Header, "officer:u-17")
@@ -84,9 +78,10 @@ func TestServiceServesSeenCountsAndAttestations(t *testing.T) {
 		if err != nil || !v.OK() {
 			t.Fatalf("exported attestation: %v %v", err, v.Err())
 		}
-		// Other routes keep the default limit.
-		big := httptest.NewRequest("GET", "/v1/patients-seen?entity=npi:1234567893&from=2025-01-01&to=2025-12-31", bytes.NewReader(body))
-		big.ContentLength = int64(len(body))
+		// Every route keeps the default body limit.
+		large := bytes.Repeat([]byte(" "), 2<<20)
+		big := httptest.NewRequest("POST", "/v1/attestations", bytes.NewReader(large))
+		big.ContentLength = int64(len(large))
 		rec = httptest.NewRecorder()
 		h.ServeHTTP(rec, big)
 		if rec.Code != http.StatusRequestEntityTooLarge {
@@ -106,6 +101,9 @@ func TestConfig(t *testing.T) {
 			"REPORTING_TRUSTED_KEYS": "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=,AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM="}, true},
 		{"short seed", map[string]string{"REPORTING_SIGNING_KEY": "c2VjcmV0"}, false},
 		{"bad trusted key", map[string]string{"REPORTING_TRUSTED_KEYS": "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=,nope"}, false},
+		{"zone and cache", map[string]string{"METRICS_TIME_ZONE": "America/Chicago", "REPORTING_CACHE_FACTS": "1000"}, true},
+		{"bad zone", map[string]string{"METRICS_TIME_ZONE": "Mars/Olympus"}, false},
+		{"bad cache size", map[string]string{"REPORTING_CACHE_FACTS": "-1"}, false},
 	}
 	for _, tt := range tests {
 		cfg, err := reporting.ConfigFromEnv(func(k string) string { return tt.env[k] })
@@ -116,4 +114,55 @@ func TestConfig(t *testing.T) {
 			t.Errorf("%s: err %v: want an error that does not repeat the value", tt.name, err)
 		}
 	}
+}
+
+// TestFreezeRefusesBadRequests checks the freeze, recompute and diff routes' refusals
+// on both engines: who froze it is required, the body is strict, every report
+// parameter is checked and named, and nothing is stored by a refused freeze.
+func TestFreezeRefusesBadRequests(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		cfg, err := reporting.ConfigFromEnv(func(k string) string { return map[string]string{"ATTEST_DATA_DIR": t.TempDir()}[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, err := reporting.New(ctx, cfg, reporting.Deps{Log: slog.New(slog.DiscardHandler), DB: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer app.Close()
+		h := app.Handler()
+		good := `{"program":"mips-pi","year":2025,"entity":"npi:1234567893","from":"2025-01-01","to":"2025-12-31"}`
+		tests := []struct {
+			name, method, target, body, who string
+			status                          int
+			field                           string
+		}{
+			{"no principal", "POST", "/v1/attestations", good, "", 401, ""},
+			{"bad principal", "POST", "/v1/attestations", good, "nobody", 401, principal.Header},
+			{"not JSON", "POST", "/v1/attestations", "{", "officer:u-17", 400, ""},
+			{"unknown field", "POST", "/v1/attestations", `{"program":"mips-pi","surprise":1}`, "officer:u-17", 400, "surprise"},
+			{"bad entity", "POST", "/v1/attestations", strings.Replace(good, "1234567893", "1234567890", 1), "officer:u-17", 400, "entity"},
+			{"no period", "POST", "/v1/attestations", `{"program":"mips-pi","year":2025,"entity":"npi:1234567893"}`, "officer:u-17", 400, "from"},
+			{"bad program", "POST", "/v1/attestations", strings.Replace(good, "mips-pi", "mips", 1), "officer:u-17", 400, "program"},
+			{"unknown id recompute", "GET", "/v1/attestations/nope/recompute", "", "officer:u-17", 404, "id"},
+			{"unknown id diff", "GET", "/v1/attestations/nope/diff", "", "officer:u-17", 404, "id"},
+		}
+		for _, tt := range tests {
+			req := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/json")
+			if tt.who != "" {
+				req.Header.Set(principal.Header, tt.who)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.status || (tt.field != "" && !strings.Contains(rec.Body.String(), `"field":"`+tt.field+`"`)) {
+				t.Errorf("%s: %d %s, want %d naming %q", tt.name, rec.Code, rec.Body, tt.status, tt.field)
+			}
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM attestations`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%d attestations stored by refused requests (%v)", n, err)
+		}
+	})
 }

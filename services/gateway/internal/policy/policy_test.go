@@ -92,6 +92,14 @@ var expected = map[string]string{
 	"reporting.attestation.list":      "A D A D D D D D",
 	"reporting.attestation.read":      "A D A D D D D D",
 	"reporting.attestation.export":    "A D G D D D D D",
+	"reporting.best_window.read":      "A S A D D D A D",
+	"reporting.forecast.read":         "A S A D D D A D",
+	"reporting.worklist.read":         "A S G D D D D D",
+	"reporting.attestation.recompute": "A D A D D D D D",
+	"reporting.attestation.diff":      "A D A D D D D D",
+	"reporting.report.read":           "A D A D D D A D",
+	"reporting.report.export":         "A D G D D D A D",
+	"reporting.report.members":        "A D G D D D A D",
 }
 
 // recordsDefault is the row of every records action not listed above: records is

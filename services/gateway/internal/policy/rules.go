@@ -251,6 +251,28 @@ func Rules() []Rule {
 		Rule{Service: "reporting", Pattern: "GET /v1/attestations/{id}", Action: "reporting.attestation.read", Roles: roles{co: Org, au: Org}},
 		Rule{Service: "reporting", Pattern: "GET /v1/attestations/{id}/export", Action: "reporting.attestation.export",
 			PHI: true, Export: true, Roles: roles{co: Org, au: Granted}},
+		// Best window and forecast are aggregates (no patient data); a worklist names
+		// patients (opaque IDs), so an auditor needs a PHI grant for it.
+		Rule{Service: "reporting", Pattern: "GET /v1/best-window", Action: "reporting.best_window.read",
+			Target: entityInQuery, Roles: roles{co: Org, ca: Clinic, au: Org, svc: Org}},
+		Rule{Service: "reporting", Pattern: "GET /v1/forecast", Action: "reporting.forecast.read",
+			Target: entityInQuery, Roles: roles{co: Org, ca: Clinic, au: Org, svc: Org}},
+		Rule{Service: "reporting", Pattern: "GET /v1/worklists", Action: "reporting.worklist.read", PHI: true,
+			Target: entityInQuery, Roles: roles{co: Org, ca: Clinic, au: Granted}},
+		// Reports computed from reporting's facts. The report itself is aggregate (no
+		// patient lists); its exports and the drill-down carry the lists behind each
+		// number. Service accounts read and export them like metrics' numbers and
+		// members (a BI feed, `attest report` with a service token).
+		Rule{Service: "reporting", Pattern: "GET /v1/reports", Action: "reporting.report.read", Roles: roles{co: Org, au: Org, svc: Org}},
+		Rule{Service: "reporting", Pattern: "GET /v1/reports/export", Action: "reporting.report.export",
+			PHI: true, Export: true, Roles: roles{co: Org, au: Granted, svc: Org}},
+		Rule{Service: "reporting", Pattern: "GET /v1/reports/members", Action: "reporting.report.members",
+			PHI: true, Roles: roles{co: Org, au: Granted, svc: Org}},
+		// Checking a frozen attestation against the log and against today: numbers only.
+		Rule{Service: "reporting", Pattern: "GET /v1/attestations/{id}/recompute", Action: "reporting.attestation.recompute",
+			Roles: roles{co: Org, au: Org}},
+		Rule{Service: "reporting", Pattern: "GET /v1/attestations/{id}/diff", Action: "reporting.attestation.diff",
+			Roles: roles{co: Org, au: Org}},
 	)
 
 	for _, s := range []string{"records", "messaging", "education", "metrics", "reporting"} {

@@ -75,6 +75,11 @@ func NewStore(db *store.DB, keys *Keys, now func() time.Time) *Store {
 // Freeze checks r (report.Check), seals it as frozen now by frozenBy, and stores it.
 // It returns the stored attestation. Nothing is stored when r does not check.
 func (s *Store) Freeze(ctx context.Context, r report.Report, frozenBy string) (Attestation, error) {
+	return s.FreezeComputed(ctx, r, nil, frozenBy)
+}
+
+// FreezeComputed is Freeze of a report the server computed, recording how (c).
+func (s *Store) FreezeComputed(ctx context.Context, r report.Report, c *Computation, frozenBy string) (Attestation, error) {
 	if err := report.Check(r); err != nil {
 		return Attestation{}, err
 	}
@@ -89,7 +94,7 @@ func (s *Store) Freeze(ctx context.Context, r report.Report, frozenBy string) (A
 	if err != nil {
 		return Attestation{}, fmt.Errorf("freeze: signing key: %w", err)
 	}
-	p := Payload{ID: id.String(), FrozenAt: s.now().UTC().Truncate(time.Millisecond), FrozenBy: frozenBy, Report: r}
+	p := Payload{ID: id.String(), FrozenAt: s.now().UTC().Truncate(time.Millisecond), FrozenBy: frozenBy, Report: r, Computation: c}
 	file, digest, err := Seal(p, key.Private)
 	if err != nil {
 		return Attestation{}, err

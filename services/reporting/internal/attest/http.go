@@ -12,38 +12,17 @@ import (
 	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/httpapi"
 	"github.com/attest-ehr/attest/libs/ident"
-	"github.com/attest-ehr/attest/libs/principal"
 	"github.com/attest-ehr/attest/services/reporting/internal/export"
 	"github.com/attest-ehr/attest/services/reporting/internal/report"
 )
 
-// MaxBody is the largest freeze request accepted: a report with its patient lists
-// (about 270 bytes of JSON a member, so some 1.9 million members). Only compliance
-// officers may freeze (gateway policy).
-const MaxBody = 512 << 20
-
-// Routes registers the attestation API on mux:
+// Routes registers the read side of the attestation API on mux (freezing, recompute
+// and diff are package freeze's):
 //
-//	POST /v1/attestations                    freeze the report in the body (201, the summary)
 //	GET  /v1/attestations?entity=&after=&limit=   summaries, in freeze order
 //	GET  /v1/attestations/{id}               the summary and the frozen report, without patient lists
 //	GET  /v1/attestations/{id}/export?format=json|csv|pdf|qpp|measurereport|measurereport-summary|qrda3
-//
-// The freeze body is a report.Report for now; once the metrics engine feeds
-// reporting, the server will compute the report itself from program, year, entity
-// and period. The caller (the X-Attest-Principal header the gateway sets) is
-// recorded as who froze it.
 func Routes(mux *http.ServeMux, s *Store, log *slog.Logger) {
-	mux.Handle("POST /v1/attestations", httpapi.NewServer(func(ctx context.Context, req any) (any, error) {
-		fr := req.(freezeRequest)
-		a, err := s.Freeze(ctx, fr.report, fr.by)
-		if err != nil {
-			return nil, err
-		}
-		log.InfoContext(ctx, "attestation frozen", "id", a.ID, "entity", a.Entity, "program", a.Program,
-			"year", a.Year, "sha256", a.PayloadSHA256, "key_id", a.KeyID)
-		return created{a.Summary}, nil
-	}, decodeFreeze, log))
 	mux.Handle("GET /v1/attestations", httpapi.NewServer(func(ctx context.Context, req any) (any, error) {
 		list, err := s.List(ctx, req.(Query))
 		if err != nil {
@@ -68,36 +47,6 @@ func Routes(mux *http.ServeMux, s *Store, log *slog.Logger) {
 			httpapi.WriteError(w, r, log, err)
 		}
 	})
-}
-
-type freezeRequest struct {
-	report report.Report
-	by     string
-}
-
-func decodeFreeze(_ context.Context, r *http.Request) (any, error) {
-	p, ok, err := principal.FromRequest(r)
-	switch {
-	case err != nil:
-		return nil, err
-	case !ok:
-		return nil, errs.E(errs.Unauthenticated, "sign-in required: an attestation records who froze it")
-	}
-	var rep report.Report
-	if err := httpapi.DecodeJSON(r, &rep); err != nil {
-		return nil, err
-	}
-	return freezeRequest{report: rep, by: string(p.Kind) + ":" + p.ID}, nil
-}
-
-type created struct{ Summary }
-
-// StatusCode answers 201 Created.
-func (created) StatusCode() int { return http.StatusCreated }
-
-// Headers sets Location to the new attestation.
-func (c created) Headers() http.Header {
-	return http.Header{"Location": {"/v1/attestations/" + c.ID}}
 }
 
 type listResponse struct {

@@ -26,6 +26,20 @@ type Payload struct {
 	FrozenAt time.Time     `json:"frozen_at"`
 	FrozenBy string        `json:"frozen_by"` // the principal, "officer:u-17"
 	Report   report.Report `json:"report"`
+	// Computation is how the server computed the report it froze (absent for a report
+	// frozen as sent): with the log positions in the report, what a recompute needs.
+	Computation *Computation `json:"computation,omitempty"`
+}
+
+// Computation is what a server-computed report was asked with, beyond what the report
+// itself records (program, year, entity, period, first year, CEHRT ID).
+type Computation struct {
+	// AsOf is the moment deadlines were judged at; absent: counted as final.
+	AsOf    *time.Time `json:"as_of,omitempty"`
+	Variant string     `json:"variant,omitempty"`
+	Exclude []string   `json:"exclude,omitempty"`
+	// Money are the money inputs given with the request (quality, cost, …), by name.
+	Money map[string]string `json:"money,omitempty"`
 }
 
 // Envelope is the exported attestation file: the payload in canonical form, its

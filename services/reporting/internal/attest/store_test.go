@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -260,22 +259,14 @@ func do(h http.Handler, method, target string, body []byte, who string) *httptes
 
 func TestAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		_, h := api(t, db)
-		body, err := json.Marshal(smallReport(t))
+		s, h := api(t, db)
+		a, err := s.Freeze(context.Background(), smallReport(t), "officer:u-17")
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec := do(h, http.MethodPost, "/v1/attestations", body, "officer:u-17")
-		if rec.Code != http.StatusCreated {
-			t.Fatalf("freeze: %d %s", rec.Code, rec.Body)
-		}
-		var sum attest.Summary
-		if err := json.Unmarshal(rec.Body.Bytes(), &sum); err != nil || sum.FrozenBy != "officer:u-17" ||
-			rec.Header().Get("Location") != "/v1/attestations/"+sum.ID {
-			t.Fatalf("freeze answer %s (%v), Location %q", rec.Body, err, rec.Header().Get("Location"))
-		}
+		sum := a.Summary
 
-		rec = do(h, http.MethodGet, "/v1/attestations?entity=tin_npi:000456789/1234567893", nil, "")
+		rec := do(h, http.MethodGet, "/v1/attestations?entity=tin_npi:000456789/1234567893", nil, "")
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), sum.ID) {
 			t.Errorf("list: %d %s", rec.Code, rec.Body)
 		}
@@ -315,14 +306,12 @@ func TestAPI(t *testing.T) {
 
 func TestAPIRefusesBadRequests(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		_, h := api(t, db)
-		good, err := json.Marshal(smallReport(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, h := api(t, db)
 		r := smallReport(t)
 		r.Measures[4].Points = 10
-		lying, _ := json.Marshal(r)
+		if _, err := s.Freeze(context.Background(), r, "officer:u-17"); errs.FieldOf(err) != "measures[4].points" {
+			t.Errorf("a report whose verdict is not the rule book's: %v", err)
+		}
 		tests := []struct {
 			name, method, target string
 			body                 []byte
@@ -330,12 +319,6 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 			status               int
 			field                string
 		}{
-			{"no principal", "POST", "/v1/attestations", good, "", 401, ""},
-			{"bad principal", "POST", "/v1/attestations", good, "nobody", 401, principal.Header},
-			{"not JSON", "POST", "/v1/attestations", []byte("{"), "officer:u-17", 400, ""},
-			{"unknown field", "POST", "/v1/attestations", []byte(`{"program":"mips-pi","surprise":1}`), "officer:u-17", 400, "surprise"},
-			{"bad entity", "POST", "/v1/attestations", bytes.Replace(good, []byte("1234567893"), []byte("1234567890"), 1), "officer:u-17", 400, "entity"},
-			{"verdict not the rule book's", "POST", "/v1/attestations", lying, "officer:u-17", 422, "measures[4].points"},
 			{"unknown id", "GET", "/v1/attestations/nope", nil, "", 404, "id"},
 			{"unknown id export", "GET", "/v1/attestations/nope/export?format=csv", nil, "", 404, "id"},
 			{"bad limit", "GET", "/v1/attestations?limit=0", nil, "", 400, "limit"},
@@ -352,11 +335,11 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		}
 
 		// Export errors: a format the report cannot take, an unknown one.
-		rec := do(h, http.MethodPost, "/v1/attestations", good, "officer:u-17")
-		var sum attest.Summary
-		if err := json.Unmarshal(rec.Body.Bytes(), &sum); err != nil {
+		a, err := s.Freeze(context.Background(), smallReport(t), "officer:u-17")
+		if err != nil {
 			t.Fatal(err)
 		}
+		sum := a.Summary
 		for format, status := range map[string]int{"docx": 400, "": 400} {
 			rec := do(h, http.MethodGet, "/v1/attestations/"+sum.ID+"/export?format="+format, nil, "")
 			if rec.Code != status || !strings.Contains(rec.Body.String(), `"field":"format"`) {
@@ -370,11 +353,10 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := json.Marshal(mu)
-		rec = do(h, http.MethodPost, "/v1/attestations", body, "officer:u-17")
-		if err := json.Unmarshal(rec.Body.Bytes(), &sum); err != nil || rec.Code != http.StatusCreated {
-			t.Fatalf("freeze an MU report: %d %s", rec.Code, rec.Body)
+		if a, err = s.Freeze(context.Background(), mu, "officer:u-17"); err != nil {
+			t.Fatalf("freeze an MU report: %v", err)
 		}
+		sum = a.Summary
 		for _, format := range []string{"qpp", "qrda3"} {
 			rec := do(h, http.MethodGet, "/v1/attestations/"+sum.ID+"/export?format="+format, nil, "")
 			if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `"field":"program"`) {

@@ -1,0 +1,353 @@
+// Package reports computes reports from reporting's own copy of the facts (package
+// facts): for a program, performance year, entity and period, the rule book's measures
+// for that program × year × entity type, each ratio counted with membership.Count
+// (the same counting metrics uses), each yes/no measure answered with measure.Answer
+// from the attestations and registry engagements records published, volume-based
+// exclusions claimed when the volume is below the bound and the measure is not met
+// otherwise, money from package money, all through report.Build — so a report's
+// verdicts always follow from its numbers. It also serves the reports, their exports
+// and the drill-down into the members behind every number (http.go).
+package reports
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/attest-ehr/attest/libs/calendar"
+	"github.com/attest-ehr/attest/libs/contract"
+	"github.com/attest-ehr/attest/libs/errs"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/measure/membership"
+	"github.com/attest-ehr/attest/services/reporting/internal/facts"
+	"github.com/attest-ehr/attest/services/reporting/internal/money"
+	"github.com/attest-ehr/attest/services/reporting/internal/report"
+	"github.com/attest-ehr/attest/services/reporting/internal/rulebook"
+)
+
+// LogicVersion names the measure logic reports are computed with: the catalog and
+// counting of libs/measure and this service's rule book. It changes whenever either
+// changes what a report says; a diff against a frozen report says when it differs.
+const LogicVersion = "attest-measure-logic/2026.11"
+
+// Query is one report asked for.
+type Query struct {
+	Program    rulebook.Program
+	Year       int
+	Entity     contract.Entity
+	EntityType rulebook.EntityType
+	From, To   time.Time // the period's first and last day (dates)
+	// AsOf is the moment deadlines are judged at (one still ahead is pending); zero
+	// counts the record as final. AsOfNow judges them at the computation's clock.
+	AsOf    time.Time
+	AsOfNow bool
+	// Variant is how measures with variants are counted (controlled substances);
+	// empty: included.
+	Variant   measure.Variant
+	FirstYear bool
+	// Exclude claims exclusions that are not volume-based (their conditions are
+	// attested, not counted), by exclusion ID.
+	Exclude []string
+	CEHRTID string
+	// WithoutLists leaves the member lists out of the report (Results keep them): the
+	// JSON report shows numbers only, and building a group's lists costs more than
+	// counting it.
+	WithoutLists bool
+	// Money are the inputs the money depends on beyond the report (see Money).
+	Money MoneyInputs
+}
+
+// MoneyInputs are what the money needs besides the report, from the request.
+type MoneyInputs struct {
+	// MIPS: the other categories' scores in percent ("85.5"); without quality the
+	// final score is not computed.
+	Quality, Cost, Improvement string
+	// ReweightCost: cost is reweighted (not scored) for this clinician.
+	ReweightCost bool
+}
+
+// Computer computes reports.
+type Computer struct {
+	catalog *measure.Catalog
+	cal     *calendar.Calendar
+	now     func() time.Time
+}
+
+// NewComputer returns a Computer over the measure catalog, dating facts in cal's
+// zone (the calendar metrics derived them with), reading the clock now.
+func NewComputer(c *measure.Catalog, cal *calendar.Calendar, now func() time.Time) *Computer {
+	return &Computer{catalog: c, cal: cal, now: now}
+}
+
+// Computed is a report with every ratio's full count (members kept out included), for
+// drill-down.
+type Computed struct {
+	Query   Query // as computed: AsOf set when it was "now"
+	Report  report.Report
+	Results map[string]measure.Result // by rule-book measure ID
+}
+
+// CatalogProgram is the catalog's name of a rule-book program.
+func CatalogProgram(p rulebook.Program) measure.Program {
+	switch p {
+	case rulebook.ModifiedStage2:
+		return measure.ModifiedStage2
+	case rulebook.Stage3:
+		return measure.Stage3
+	case rulebook.HospitalPI:
+		return measure.HospitalPI
+	case rulebook.MIPS:
+		return measure.MIPS
+	}
+	return measure.Program(p)
+}
+
+// CatalogID is the catalog's ID of a rule-book measure: the same, but for Stage 3,
+// whose catalog IDs name the entity type (S3-EP-05.1 for the book's S3-05.1).
+func CatalogID(p rulebook.Program, e rulebook.EntityType, id string) string {
+	if p == rulebook.Stage3 && strings.HasPrefix(id, "S3-") {
+		t := "EP"
+		if e == rulebook.EH || e == rulebook.CAH {
+			t = "EH"
+		}
+		return "S3-" + t + "-" + strings.TrimPrefix(id, "S3-")
+	}
+	return id
+}
+
+// EntityType is the rule-book entity type an entity reports as: npi and tin_npi as a
+// professional, tin as a group, ccn as a hospital (or a CAH when asked).
+func EntityType(e contract.Entity, cah bool) rulebook.EntityType {
+	switch e.Kind {
+	case contract.EntityTIN:
+		return rulebook.Group
+	case contract.EntityCCN:
+		if cah {
+			return rulebook.CAH
+		}
+		return rulebook.EH
+	}
+	return rulebook.EP
+}
+
+// Compute computes the report for q from src, recording positions as the log
+// positions its data stands at and dataAsOf as how current it is.
+func (c *Computer) Compute(ctx context.Context, src facts.Source, q Query, positions []facts.Position, dataAsOf time.Time) (Computed, error) {
+	book, err := rulebook.Lookup(q.Program, q.Year, q.EntityType)
+	if err != nil {
+		return Computed{}, err
+	}
+	if q.To.Before(q.From) {
+		return Computed{}, errs.Field(errs.Invalid, "to", "before from")
+	}
+	if EntityType(q.Entity, false) != q.EntityType && EntityType(q.Entity, true) != q.EntityType {
+		return Computed{}, errs.Field(errs.Invalid, "entity_type", "a %s entity does not report as %s", q.Entity.Kind, q.EntityType)
+	}
+	for i, x := range q.Exclude {
+		if !slices.ContainsFunc(book.Measures, func(m rulebook.Measure) bool {
+			return slices.ContainsFunc(m.Exclusions, func(e rulebook.Exclusion) bool { return e.ID == x })
+		}) {
+			return Computed{}, errs.Field(errs.Invalid, "exclude", "%q (item %d) is not an exclusion of %s %d for %s", x, i+1, q.Program, q.Year, q.EntityType)
+		}
+	}
+	period := measure.Period{Year: q.Year, First: q.From, Last: q.To}
+	now := c.now().UTC()
+	if q.AsOfNow {
+		q.AsOf, q.AsOfNow = now, false
+	}
+	opts := measure.Options{Calendar: c.cal, AsOf: q.AsOf}
+	atts, err := c.yesNoInputs(ctx, src, q)
+	if err != nil {
+		return Computed{}, err
+	}
+	out := Computed{Query: q, Results: map[string]measure.Result{}}
+	inputs := map[string]report.MeasureInput{}
+	for _, bm := range book.Measures {
+		cm, ok := c.catalog.Measure(CatalogProgram(q.Program), CatalogID(q.Program, q.EntityType, bm.ID), q.Year, q.Entity.Kind)
+		if !ok {
+			continue // not computed from the event stream: left unreported
+		}
+		if claimed := claimedExclusion(bm, q.Exclude); claimed != "" {
+			inputs[bm.ID] = report.MeasureInput{MeasureInput: rulebook.MeasureInput{Exclusion: claimed}}
+			continue
+		}
+		switch {
+		case bm.Kind == rulebook.Proportion && cm.Kind == measure.Ratio && cm.Rule != nil:
+			o := opts
+			if len(cm.Variants) > 0 {
+				o.Variant = q.Variant
+				if o.Variant == "" {
+					o.Variant = measure.ControlledIncluded
+				}
+			}
+			fs, err := src.Facts(ctx, q.Entity, cm.Program, cm.ID, q.Year)
+			if err != nil {
+				return Computed{}, err
+			}
+			res, err := membership.Count(cm, q.Entity, period, o, fs...)
+			if err != nil {
+				return Computed{}, err
+			}
+			out.Results[bm.ID] = res
+			inputs[bm.ID] = proportion(bm, res, !q.WithoutLists)
+		case bm.Kind == rulebook.YesNo && cm.Kind == measure.YesNo:
+			a, err := measure.Answer(cm, q.Entity, period, atts[bm.ID].atts, opts)
+			if err != nil {
+				return Computed{}, err
+			}
+			yes := a.Yes
+			mi := report.MeasureInput{MeasureInput: rulebook.MeasureInput{Answer: &yes}}
+			if yes && q.Program == rulebook.MIPS && q.Year >= 2023 {
+				mi.Engagement = atts[bm.ID].engagement(a.Reason.Ref)
+			}
+			inputs[bm.ID] = mi
+		}
+	}
+	alternatives(book, inputs)
+	r, err := report.Build(report.Input{Program: q.Program, Year: q.Year, Entity: q.Entity, EntityType: q.EntityType,
+		Period: report.Period{From: q.From.Format(time.DateOnly), To: q.To.Format(time.DateOnly)}, FirstYear: q.FirstYear,
+		CEHRTID: q.CEHRTID, GeneratedAt: now, DataAsOf: minTime(dataAsOf, now), LogicVersion: LogicVersion,
+		Positions: reportPositions(positions), Measures: inputs})
+	if err != nil {
+		return Computed{}, err
+	}
+	m, note, err := moneyOf(r, q)
+	if err != nil {
+		return Computed{}, err
+	}
+	r.Money = m
+	if note != "" {
+		r.Notes = append(r.Notes, note)
+	}
+	out.Report = r
+	return out, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func reportPositions(ps []facts.Position) []report.Position {
+	out := make([]report.Position, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, report.Position{Topic: p.Topic, Partition: p.Partition, Offset: p.Offset})
+	}
+	return out
+}
+
+// claimedExclusion is the exclusion of bm the query claims, if any.
+func claimedExclusion(bm rulebook.Measure, claimed []string) string {
+	for _, x := range bm.Exclusions {
+		if slices.Contains(claimed, x.ID) {
+			return x.ID
+		}
+	}
+	return ""
+}
+
+// proportion is a counted ratio as the rule book takes it: the numbers and members,
+// or — when the measure has a volume-based exclusion, its volume (the denominator)
+// is below the bound and the numbers do not meet the measure — the exclusion with
+// the volume, which the rule book verifies.
+func proportion(bm rulebook.Measure, res measure.Result, lists bool) report.MeasureInput {
+	num, den := int64(res.Numerator), int64(res.Denominator)
+	for _, x := range bm.Exclusions {
+		if x.FewerThan > 0 && den < x.FewerThan && !meets(bm, num, den) {
+			v := den
+			return report.MeasureInput{MeasureInput: rulebook.MeasureInput{Exclusion: x.ID, Volume: &v}}
+		}
+	}
+	mi := report.MeasureInput{MeasureInput: rulebook.MeasureInput{Numerator: num, Denominator: den}}
+	if !lists {
+		return mi
+	}
+	mi.Members = make([]report.Member, 0, len(res.Members))
+	for _, m := range res.Members {
+		mi.Members = append(mi.Members, report.Member{PatientID: m.PatientID, Object: m.Object,
+			InDenominator: m.InDenominator, InNumerator: m.InNumerator, Denominator: reason(m.Denominator),
+			Numerator: reason(m.Numerator), Via: m.Via})
+	}
+	return mi
+}
+
+// meets reports whether the numbers pass the measure's own bar.
+func meets(bm rulebook.Measure, num, den int64) bool {
+	if bm.Threshold.Rule == rulebook.MoreThan {
+		return den > 0 && rulebook.MoreThanPercent(num, den, bm.Threshold.Percent)
+	}
+	return num >= 1
+}
+
+func reason(r measure.Reason) report.Reason {
+	return report.Reason{Code: string(r.Code), Ref: r.Ref, At: r.At.UTC(), Note: r.Note}
+}
+
+// alternatives keeps an alternative measure only when answered yes (or counted), and
+// then leaves out the measures it substitutes: the rule book refuses both.
+func alternatives(book *rulebook.Book, in map[string]report.MeasureInput) {
+	for _, m := range book.Measures {
+		if m.Role != rulebook.Alternative {
+			continue
+		}
+		mi, ok := in[m.ID]
+		if !ok {
+			continue
+		}
+		if mi.Answer != nil && !*mi.Answer || mi.Answer == nil && mi.Exclusion == "" && mi.Numerator == 0 {
+			delete(in, m.ID)
+		}
+	}
+	for _, m := range book.Measures {
+		if _, chosen := in[m.ID]; !chosen || m.Role != rulebook.Alternative {
+			continue
+		}
+		for _, s := range m.Substitutes {
+			delete(in, s)
+		}
+	}
+}
+
+// moneyOf is what the outcome earns or costs, when the program and the inputs given
+// decide it, or a note saying what is missing.
+func moneyOf(r report.Report, q Query) (*report.Money, string, error) {
+	switch {
+	case r.Program == rulebook.MIPS && r.Score != nil:
+		if q.Money.Quality == "" {
+			return nil, "money: the MIPS payment adjustment needs the other categories' scores (quality=, cost=, improvement=)", nil
+		}
+		in := money.MIPSInput{PerformanceYear: r.Year, Scores: map[money.Category]string{
+			money.PromotingInteroperability: fmt.Sprint(r.Score.Total), money.Quality: q.Money.Quality}}
+		if q.Money.Cost != "" {
+			in.Scores[money.Cost] = q.Money.Cost
+		}
+		if q.Money.Improvement != "" {
+			in.Scores[money.ImprovementActivities] = q.Money.Improvement
+		}
+		if q.Money.ReweightCost {
+			in.Reweighted = append(in.Reweighted, money.Cost)
+		}
+		res, err := money.MIPS(in)
+		if err != nil {
+			return nil, "", err
+		}
+		return &report.Money{Kind: "mips", PaymentYear: res.PaymentYear, Outcome: res.Band + " adjustment",
+			Percent: res.Adjustment, Explanation: res.Explanation}, "", nil
+	case r.EntityType == rulebook.EP && (r.Program == rulebook.ModifiedStage2 || r.Program == rulebook.Stage3) && r.Year+2 <= 2018:
+		adj, err := money.EPAdjustment(money.EPAdjustmentInput{Year: r.Year + 2, MeaningfulUser: r.Pass})
+		if err != nil {
+			return nil, "", err
+		}
+		outcome := "payment adjustment avoided"
+		if adj.Applies {
+			outcome = "payment adjustment incurred"
+		}
+		return &report.Money{Kind: "adjustment", PaymentYear: r.Year + 2, Outcome: outcome, Percent: adj.Percent,
+			Explanation: adj.Explanation}, "", nil
+	}
+	return nil, "money: not computed for this program, year and entity type from the event stream (its inputs — allowed charges, discharges, Medicare share — are not published)", nil
+}
