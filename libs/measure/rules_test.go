@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
-	"github.com/attest-ehr/attest/libs/phi"
 	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/libs/phi"
 )
 
 // TestGroupAndTransitiveCredit: a TIN is its clinicians added together with patients

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -470,5 +471,34 @@ func TestBootstrap(t *testing.T) {
 	var n int
 	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action = 'gateway.account.create'`).Scan(&n); err != nil || n != 3 {
 		t.Errorf("account creations audited: %d %v, want 3 (two created, one refused)", n, err)
+	}
+}
+
+// TestFHIRAlias: /fhir is records' FHIR API as /records/fhir is, under the same rules:
+// records sees the same path either way.
+func TestFHIRAlias(t *testing.T) {
+	var seen []string
+	var paths []string
+	records := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.Method+" "+r.URL.Path)
+		w.Header().Set("Content-Type", "application/fhir+json")
+		_, _ = w.Write([]byte(`{"resourceType":"CapabilityStatement"}`))
+	})
+	g := startWith(t, storetest.Open(t, store.SQLite, gateway.Name), nil, &seen, map[string]http.Handler{"records": records})
+	token := map[string]string{"Authorization": "Bearer " + gateway.DemoServiceToken}
+	for _, u := range []string{"/fhir/metadata", "/records/fhir/metadata", "/fhir/Patient/p-1", "/records/fhir/Patient/p-1"} {
+		if resp := do(t, "GET", g.url+u, nil, token); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d %s", u, resp.StatusCode, readAll(t, resp))
+		}
+	}
+	if resp := do(t, "POST", g.url+"/fhir", strings.NewReader(`{}`), token); resp.StatusCode != http.StatusOK {
+		t.Errorf("POST /fhir: %d %s", resp.StatusCode, readAll(t, resp))
+	}
+	want := []string{"GET /fhir/metadata", "GET /fhir/metadata", "GET /fhir/Patient/p-1", "GET /fhir/Patient/p-1", "POST /fhir"}
+	if !slices.Equal(paths, want) {
+		t.Errorf("records saw %v, want %v", paths, want)
+	}
+	if resp := do(t, "GET", g.url+"/fhir/Patient/p-1", nil, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without credentials: %d", resp.StatusCode)
 	}
 }

@@ -8,3 +8,8 @@ require (
 	github.com/google/uuid v1.6.0
 	golang.org/x/sync v0.24.0
 )
+
+require (
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
+	golang.org/x/text v0.14.0 // indirect
+)

@@ -18,6 +18,8 @@ import (
 	"github.com/attest-ehr/attest/libs/event"
 	"github.com/attest-ehr/attest/libs/httpapi"
 	"github.com/attest-ehr/attest/libs/outbox"
+	"github.com/attest-ehr/attest/services/records/internal/bulk"
+	"github.com/attest-ehr/attest/services/records/internal/fhir"
 	"github.com/attest-ehr/attest/services/records/internal/record"
 	"github.com/attest-ehr/attest/services/records/internal/resource"
 )
@@ -56,8 +58,10 @@ const purgeEvery = time.Hour
 type App struct {
 	deps    Deps
 	svc     *record.Service
+	fhir    *fhir.Codec
 	writer  *event.Writer
 	relay   *outbox.Relay
+	imports *bulk.Importer
 	handler http.Handler
 }
 
@@ -75,10 +79,30 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	api := resource.NewMux(mux, d.Log)
 	describeHealth(api)
 	svc.Routes(api)
+	codec, err := fhir.New(svc)
+	if err != nil {
+		return nil, fmt.Errorf("fhir: %w", err)
+	}
+	codec.Routes(api)
+	imports := bulk.New(svc, codec, d.Log, bulk.Config{}) // Bulk NDJSON import (docs/import.md)
+	imports.Routes(api)
 	if err := api.ServeOpenAPI("Attest records", apiVersion); err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}
-	return &App{deps: d, svc: svc, writer: w, relay: relay, handler: httpapi.LimitBody(httpapi.DefaultBodyLimit, mux)}, nil
+	return &App{deps: d, svc: svc, fhir: codec, writer: w, relay: relay, imports: imports,
+		handler: bulkLimit(httpapi.LimitBody(httpapi.DefaultBodyLimit, mux), httpapi.LimitBody(bulk.MaxUpload, mux))}, nil
+}
+
+// bulkLimit serves import uploads (up to bulk.MaxUpload) through bulk and every other
+// request through normal.
+func bulkLimit(normal, bulkUploads http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if bulk.IsUpload(r) {
+			bulkUploads.ServeHTTP(w, r)
+			return
+		}
+		normal.ServeHTTP(w, r)
+	})
 }
 
 // apiVersion is the version of the JSON API in its OpenAPI document.
@@ -95,13 +119,18 @@ func describeHealth(api *resource.Mux) {
 }
 
 // Handler returns the HTTP API: /v1/... for every kind of record (docs/records.md),
-// /v1/openapi.json (its OpenAPI 3.0 document), /healthz, /readyz.
+// the FHIR R4 API at /fhir (docs/fhir.md), /v1/openapi.json (the OpenAPI 3.0 document
+// of both), /healthz, /readyz.
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Run relays the outbox to Kafka and forgets expired Idempotency-Keys until ctx is done.
+// It first compiles the FHIR schema in the background, so that the first FHIR request
+// does not wait for it.
 func (a *App) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { a.fhir.Warm(ctx); return nil })
 	g.Go(func() error { return a.relay.Run(ctx) })
+	g.Go(func() error { return a.imports.Run(ctx) })
 	g.Go(func() error {
 		t := time.NewTicker(purgeEvery)
 		defer t.Stop()

@@ -10,11 +10,11 @@ import (
 
 	"github.com/attest-ehr/attest/libs/calendar"
 	"github.com/attest-ehr/attest/libs/contract"
-	"github.com/attest-ehr/attest/libs/phi"
 	"github.com/attest-ehr/attest/libs/measure"
-	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/libs/measure/measuretest"
+	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/libs/measure/timeline"
+	"github.com/attest-ehr/attest/libs/phi"
 )
 
 var (

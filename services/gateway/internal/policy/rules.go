@@ -127,6 +127,30 @@ func Rules() []Rule {
 		add(rs...)
 	}
 	add(Rule{Service: "records", Pattern: "GET /v1/openapi.json", Action: "records.openapi", Roles: directoryReaders}) // no PHI
+	// records' FHIR API (also at /fhir): written and read by integrations, as the JSON
+	// API; the CapabilityStatement holds no PHI.
+	add(
+		Rule{Service: "records", Pattern: "GET /fhir/metadata", Action: "records.fhir.metadata", Roles: directoryReaders},
+		Rule{Service: "records", Pattern: "POST /fhir", Action: "records.fhir.bundle", PHI: true, Roles: integration},
+		Rule{Service: "records", Pattern: "POST /fhir/{type}", Action: "records.fhir.create", PHI: true, Roles: integration},
+		Rule{Service: "records", Pattern: "GET /fhir/{type}", Action: "records.fhir.search", PHI: true, Roles: integration},
+		Rule{Service: "records", Pattern: "GET /fhir/{type}/{id}", Action: "records.fhir.read", PHI: true, Roles: integration},
+		Rule{Service: "records", Pattern: "PUT /fhir/{type}/{id}", Action: "records.fhir.update", PHI: true, Roles: integration},
+		Rule{Service: "records", Pattern: "DELETE /fhir/{type}/{id}", Action: "records.fhir.delete", PHI: true, Roles: integration},
+	)
+	// records' bulk imports (FHIR $import and the JSON API's NDJSON): integrations
+	// only. The errors files name lines and elements, never values, but an import is
+	// PHI coming in.
+	add(
+		Rule{Service: "records", Pattern: "POST /fhir/$import", Action: "records.import.fhir", PHI: true, Roles: integration},
+		Rule{Service: "records", Pattern: "GET /fhir/$import-status/{job}", Action: "records.import.fhir_status", Roles: integration},
+		Rule{Service: "records", Pattern: "DELETE /fhir/$import-status/{job}", Action: "records.import.fhir_cancel", Roles: integration},
+		Rule{Service: "records", Pattern: "GET /fhir/$import-status/{job}/errors", Action: "records.import.fhir_errors", Roles: integration},
+		Rule{Service: "records", Pattern: "POST /v1/import", Action: "records.import.json", PHI: true, Roles: integration},
+		Rule{Service: "records", Pattern: "GET /v1/import/{job}", Action: "records.import.json_status", Roles: integration},
+		Rule{Service: "records", Pattern: "DELETE /v1/import/{job}", Action: "records.import.json_cancel", Roles: integration},
+		Rule{Service: "records", Pattern: "GET /v1/import/{job}/errors", Action: "records.import.json_errors", Roles: integration},
+	)
 	// records: the patient. A patient reads themselves, a clinician their clinic's
 	// patients, an auditor only under a PHI grant.
 	for _, r := range kind("patients", true, true) {

@@ -106,6 +106,12 @@ func runPlatform(ctx context.Context, args []string, getenv func(string) string,
 	if *services != "" {
 		opts.Services = strings.Split(*services, ",")
 	}
+	var demo *demoLoad
+	if !migrateOnly {
+		if demo, err = newDemoLoad(getenv); err != nil {
+			return err
+		}
+	}
 	// New migrates every service's database; migrate stops there.
 	p, err := platform.New(ctx, getenv, opts)
 	if err != nil {
@@ -122,7 +128,9 @@ func runPlatform(ctx context.Context, args []string, getenv func(string) string,
 				"    TOTP from otpauth://totp/Attest:demo?secret=%s&issuer=Attest\n"+
 				"  demo API token (service account): %s\n", gateway.DemoPassword, gateway.DemoTOTPSecret, gateway.DemoServiceToken)
 		}
+		demo.start(ctx, addr, out)
 	})
+	demo.wait()
 	return errors.Join(err, p.Close(context.WithoutCancel(ctx)))
 }
 

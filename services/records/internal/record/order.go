@@ -166,45 +166,57 @@ func (s *Service) PlaceOrder(ctx context.Context, req OrderRequest) (Order, *Avo
 
 func (s *Service) placeOrder(ctx context.Context, req OrderRequest) (resource.Reply, error) {
 	return s.store.Write(ctx, func(tx *resource.Tx) (resource.Reply, error) {
-		o := req.Order
-		o.DuplicateOf = ""
-		if o.Category == contract.OrderImaging {
-			if err := s.Orders.Verify(ctx, tx, &o); err != nil {
-				return resource.Reply{}, err
-			}
-			placed, err := s.Orders.Exists(ctx, tx, o.ID)
-			if err != nil {
-				return resource.Reply{}, err
-			}
-			study, found, err := s.duplicateStudy(ctx, tx, &o)
-			switch {
-			case err != nil:
-				return resource.Reply{}, err
-			case found && !placed && !req.AllowDuplicate:
-				return s.avoid(ctx, tx, &o, study)
-			case found && req.AllowDuplicate:
-				o.DuplicateOf = study.ID
-			}
-		}
-		o, created, err := s.Orders.Insert(ctx, tx, o)
-		if err != nil {
+		o, avoided, created, err := s.PlaceOrderIn(ctx, tx, req)
+		switch {
+		case err != nil:
 			return resource.Reply{}, err
+		case avoided != nil:
+			return resource.JSON(http.StatusOK, avoided)
 		}
 		return resource.Created(created, &o)
 	})
 }
 
-// avoid publishes the avoided duplicate and answers with it.
-func (s *Service) avoid(ctx context.Context, tx *resource.Tx, o *Order, study SharedRecord) (resource.Reply, error) {
+// PlaceOrderIn is PlaceOrder in tx, for flows that write more than one thing in a
+// transaction (a FHIR Bundle): the order placed (created false for an idempotent
+// retry), or the Avoided duplicate, whose event it published in tx.
+func (s *Service) PlaceOrderIn(ctx context.Context, tx *resource.Tx, req OrderRequest) (Order, *Avoided, bool, error) {
+	o := req.Order
+	o.DuplicateOf = ""
+	if o.Category == contract.OrderImaging {
+		if err := s.Orders.Verify(ctx, tx, &o); err != nil {
+			return Order{}, nil, false, err
+		}
+		placed, err := s.Orders.Exists(ctx, tx, o.ID)
+		if err != nil {
+			return Order{}, nil, false, err
+		}
+		study, found, err := s.duplicateStudy(ctx, tx, &o)
+		switch {
+		case err != nil:
+			return Order{}, nil, false, err
+		case found && !placed && !req.AllowDuplicate:
+			a, err := s.avoid(ctx, tx, &o, study)
+			return Order{}, a, false, err
+		case found && req.AllowDuplicate:
+			o.DuplicateOf = study.ID
+		}
+	}
+	o, created, err := s.Orders.Insert(ctx, tx, o)
+	return o, nil, created, err
+}
+
+// avoid publishes the avoided duplicate and describes it.
+func (s *Service) avoid(ctx context.Context, tx *resource.Tx, o *Order, study SharedRecord) (*Avoided, error) {
 	d := Duplicate{ID: resource.NewID(), SharedRecordID: study.ID, SourceID: study.SourceID,
 		Modality: study.Modality, BodySite: study.BodySite, Performed: study.Performed}
 	err := tx.Publish(ctx, contract.TopicDuplicateStudy, contract.DuplicateStudyAvoided, o.PatientID, o.Ordered.UTC(),
 		contract.DuplicateStudy{DuplicateID: d.ID, PatientID: o.PatientID, SharedRecordID: study.ID, Modality: o.Modality,
 			BodySite: o.BodySite, Code: o.Code, Ordered: o.Ordered.UTC(), NPI: o.NPI})
 	if err != nil {
-		return resource.Reply{}, err
+		return nil, err
 	}
-	return resource.JSON(http.StatusOK, Avoided{Placed: false, Duplicate: d})
+	return &Avoided{Placed: false, Duplicate: d}, nil
 }
 
 // duplicateStudy finds the most recent imaging study shared under a consent that

@@ -289,3 +289,9 @@ func sub(prefix, field string) string {
 	}
 	return prefix + "." + field
 }
+
+// WellFormed reports whether c's code has the form its system requires (LOINC and
+// SNOMED CT check digits, RxNorm, ICD-10-CM, CPT and CVX patterns) and names the
+// system: for callers that check every coded element, not only the first at fault
+// (the FHIR mapping).
+func WellFormed(c contract.Code) (bool, string) { return wellFormed(c) }

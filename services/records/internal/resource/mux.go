@@ -46,6 +46,10 @@ type Op struct {
 	OneOf map[int][]reflect.Type
 	// Idempotent routes honour an Idempotency-Key header (see Idempotent).
 	Idempotent bool
+	// ContentType is the media type of the route's bodies, when not application/json:
+	// the FHIR API's application/fhir+json, whose errors are OperationOutcomes rather
+	// than the JSON API's error body.
+	ContentType string
 }
 
 // Param is a query parameter.

@@ -103,14 +103,23 @@ func (g *schemas) operation(path string, op Op) map[string]any {
 	if op.Idempotent {
 		params = append(params, map[string]any{"$ref": "#/components/parameters/IdempotencyKey"})
 	}
-	responses := map[string]any{"default": map[string]any{"$ref": "#/components/responses/Error"}}
+	content := jsonContent
+	errorResponse := map[string]any{"$ref": "#/components/responses/Error"}
+	if op.ContentType != "" {
+		content = func(schema any) map[string]any {
+			return map[string]any{op.ContentType: map[string]any{"schema": schema}}
+		}
+		errorResponse = map[string]any{"description": "an OperationOutcome listing every problem",
+			"content": content(map[string]any{"type": "object"})}
+	}
+	responses := map[string]any{"default": errorResponse}
 	for _, s := range errorStatuses {
-		responses[strconv.Itoa(s)] = map[string]any{"$ref": "#/components/responses/Error"}
+		responses[strconv.Itoa(s)] = errorResponse
 	}
 	for status, t := range op.Responses {
 		r := map[string]any{"description": http.StatusText(status)}
 		if t != nil {
-			r["content"] = jsonContent(g.schema(t))
+			r["content"] = content(g.schema(t))
 		}
 		responses[strconv.Itoa(status)] = r
 	}
@@ -120,14 +129,14 @@ func (g *schemas) operation(path string, op Op) map[string]any {
 			alts = append(alts, g.schema(t))
 		}
 		responses[strconv.Itoa(status)] = map[string]any{"description": http.StatusText(status),
-			"content": jsonContent(map[string]any{"oneOf": alts})}
+			"content": content(map[string]any{"oneOf": alts})}
 	}
 	o := map[string]any{"operationId": op.ID, "summary": op.Summary, "responses": responses}
 	if len(params) > 0 {
 		o["parameters"] = params
 	}
 	if op.Request != nil {
-		o["requestBody"] = map[string]any{"required": true, "content": jsonContent(g.schema(op.Request))}
+		o["requestBody"] = map[string]any{"required": true, "content": content(g.schema(op.Request))}
 	}
 	return o
 }

@@ -223,8 +223,20 @@ func (k *Kind[T, P]) scan(row interface{ Scan(...any) error }) (P, error) {
 	return v, nil
 }
 
-// load reads the resource with the given ID; NotFound when there is none.
+// load reads the resource with the given ID; NotFound when there is none. In a
+// Batch's transaction, which only creates, a resource loaded once is kept.
 func (k *Kind[T, P]) load(ctx context.Context, q Querier, id string) (P, error) {
+	b := batchOf(q)
+	if b != nil {
+		ck := cacheKey(k.Table, id)
+		if v, ok := b.loaded[ck].(P); ok {
+			c := *v
+			return &c, nil
+		}
+		if _, known := b.known[ck]; b.looked[ck] && !known {
+			return nil, errs.E(errs.NotFound, "no such %s", k.Name)
+		}
+	}
 	v, err := k.scan(q.QueryRowContext(ctx, `SELECT `+columns+` FROM `+k.Table+` WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "no such %s", k.Name)
@@ -232,7 +244,19 @@ func (k *Kind[T, P]) load(ctx context.Context, q Querier, id string) (P, error) 
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", k.Name, err)
 	}
+	if b != nil {
+		c := *v
+		b.loaded[cacheKey(k.Table, id)] = P(&c)
+	}
 	return v, nil
+}
+
+// batchOf is the Batch state of q, nil outside a Batch's transaction.
+func batchOf(q Querier) *batch {
+	if tx, ok := q.(*Tx); ok {
+		return tx.batch
+	}
+	return nil
 }
 
 // Load returns the stored resource with the given ID. A missing one is NotFound.
@@ -253,8 +277,21 @@ func (k *Kind[T, P]) Require(ctx context.Context, q Querier, field, id, subject 
 	if id == "" {
 		return nil
 	}
-	var owner string
-	err := q.QueryRowContext(ctx, `SELECT subject FROM `+k.Table+` WHERE id = ?`, id).Scan(&owner)
+	b := batchOf(q)
+	owner, known := "", false
+	var err error
+	if b != nil {
+		owner, known = b.known[cacheKey(k.Table, id)]
+		if !known && b.looked[cacheKey(k.Table, id)] {
+			known, err = true, sql.ErrNoRows // looked up ahead, and not stored since
+		}
+	}
+	if !known {
+		err = q.QueryRowContext(ctx, `SELECT subject FROM `+k.Table+` WHERE id = ?`, id).Scan(&owner)
+		if err == nil && b != nil {
+			b.known[cacheKey(k.Table, id)] = owner
+		}
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return errs.Field(errs.Unprocessable, field, "no such %s", k.Name)
@@ -336,8 +373,17 @@ func nullable(s string) any {
 // one, created is false, and nothing is published. The same ID with other content is
 // a Conflict, as is a natural key another resource holds.
 func (k *Kind[T, P]) insert(ctx context.Context, tx *Tx, v P) (created bool, err error) {
-	if err := k.validate(v); err != nil {
-		return false, err
+	return k.insertChecked(ctx, tx, v, false)
+}
+
+// insertChecked is insert; validated says v passed validate already. In a Batch's
+// transaction it asks the batch, not the database, whether the ID and key are taken,
+// and buffers the row.
+func (k *Kind[T, P]) insertChecked(ctx context.Context, tx *Tx, v P, validated bool) (created bool, err error) {
+	if !validated {
+		if err := k.validate(v); err != nil {
+			return false, err
+		}
 	}
 	if k.Check != nil {
 		if err := k.Check(ctx, tx, (*T)(v)); err != nil {
@@ -345,7 +391,13 @@ func (k *Kind[T, P]) insert(ctx context.Context, tx *Tx, v P) (created bool, err
 		}
 	}
 	m := v.meta()
-	if m.ID != "" {
+	b := tx.batch
+	mayExist := true
+	if b != nil && m.ID != "" && b.looked[cacheKey(k.Table, m.ID)] {
+		// The batch looked the ID up ahead: unless it is known since, it is new.
+		_, mayExist = b.known[cacheKey(k.Table, m.ID)]
+	}
+	if m.ID != "" && mayExist {
 		old, err := k.load(ctx, tx, m.ID)
 		switch {
 		case err == nil:
@@ -357,17 +409,34 @@ func (k *Kind[T, P]) insert(ctx context.Context, tx *Tx, v P) (created bool, err
 		case !errs.Is(errs.NotFound, err):
 			return false, err
 		}
-	} else {
+	} else if m.ID == "" {
 		m.ID = NewID()
 	}
 	key := k.key(v)
-	if err := k.keyFree(ctx, tx, key, m.ID); err != nil {
+	if b != nil && key != "" {
+		free, err := b.keyFree(k.Table, key, m.ID, func() error { return k.keyFree(ctx, tx, key, m.ID) })
+		if err != nil {
+			return false, err
+		}
+		if !free {
+			return false, errs.Field(errs.Conflict, k.KeyField, "another %s has this %s", k.Name, k.KeyField)
+		}
+	} else if err := k.keyFree(ctx, tx, key, m.ID); err != nil {
 		return false, err
 	}
 	m.Version, m.Created, m.Updated = 1, tx.Now, tx.Now
 	data, err := body[T, P](v)
 	if err != nil {
 		return false, err
+	}
+	if b != nil {
+		subject := k.Subject((*T)(v))
+		b.insertRow(k.Table, [8]any{m.ID, subject, k.at(tx, v), nullable(key), string(data), m.Version, m.Created, m.Updated})
+		b.known[cacheKey(k.Table, m.ID)] = subject
+		if key != "" {
+			b.keys[cacheKey(k.Table, key)] = m.ID
+		}
+		return true, tx.Publish(ctx, k.Topic, k.Recorded, subject, k.at(tx, v), k.Payload((*T)(v)))
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO `+k.Table+` (id, subject, at, unique_key, body, version, created, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.ID, k.Subject((*T)(v)), k.at(tx, v), nullable(key), string(data),
@@ -515,3 +584,18 @@ func (k *Kind[T, P]) visible(ctx context.Context, q Querier, v P) error {
 	}
 	return k.Visible(ctx, q, (*T)(v))
 }
+
+// Remove deletes the stored resource id in tx and publishes its Deleted event, as
+// Delete does, for flows that write more than one thing in a transaction (a FHIR
+// transaction Bundle).
+func (k *Kind[T, P]) Remove(ctx context.Context, tx *Tx, id string) error {
+	v, err := k.load(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	return k.remove(ctx, tx, v)
+}
+
+// MetaOf is v's server fields, for packages that handle a kind's values generically
+// (the FHIR mapping).
+func MetaOf[T any, P Ptr[T]](v P) *Meta { return v.meta() }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/event"
-	"github.com/attest-ehr/attest/libs/outbox"
 	"github.com/attest-ehr/attest/libs/store"
 )
 
@@ -42,6 +41,7 @@ type Tx struct {
 
 	st        *Store
 	published int
+	batch     *batch // set in a Batch's transaction
 }
 
 // Publish adds one event to the outbox in tx, keyed by subject, with clinical time at.
@@ -50,7 +50,7 @@ func (tx *Tx) Publish(ctx context.Context, topic, typ, subject string, at time.T
 	if err != nil {
 		return err
 	}
-	if err := outbox.Add(ctx, tx.Tx, topic, ev); err != nil {
+	if err := tx.publish(ctx, topic, ev); err != nil {
 		return err
 	}
 	tx.published++
