@@ -27,6 +27,7 @@ import (
 	"github.com/attest-ehr/attest/libs/event"
 	"github.com/attest-ehr/attest/libs/httpapi"
 	"github.com/attest-ehr/attest/libs/serve"
+	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/services/education"
 	"github.com/attest-ehr/attest/services/gateway"
 	"github.com/attest-ehr/attest/services/messaging"
@@ -75,6 +76,7 @@ func Topics() []string { return contract.Topics() }
 type running struct {
 	name string
 	svc  app.Service
+	db   *store.DB // the service's database, for Settled
 }
 
 // Platform is the running all-in-one process.
@@ -130,7 +132,7 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (_ *Plat
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", name, err)
 		}
-		p.apps = append(p.apps, running{name, svc})
+		p.apps = append(p.apps, running{name, svc, d.DB})
 		local[name] = svc.Handler()
 	}
 	p.handler = p.routes(local)

@@ -33,6 +33,7 @@ Usage:
   attest dlq list --group G                     the events consumer group G dead-lettered, with the reasons
   attest dlq replay --group G (--all | --event ID ...)   drive dead-lettered events again, after a fix
   attest verify [--public-key KEY] FILE         check an exported attestation file offline
+  attest conformance [--deck FILE|DIR]... [--keep]   replay ONC's (g)(1)/(g)(2) test decks through a fresh platform
   attest report --program P --year Y --entity kind:id [--from D --to D] [--format json|csv|pdf|qpp|measurereport|qrda3] [--out FILE] [--url URL] [--token T]
                                                 a report from the running platform's API
   attest generate --seed N --patients N --year Y [--out DIR] [--post URL --token T]   a synthetic health system as records API requests
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return runVerify(ctx, args, getenv, out)
 	case "report":
 		return runReport(ctx, args, getenv, out)
+	case "conformance":
+		return runConformance(ctx, args, getenv, out)
 	case "version":
 		fmt.Fprintln(out, "attest", version)
 		return nil
