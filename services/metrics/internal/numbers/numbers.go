@@ -27,14 +27,14 @@ type Reader struct {
 	db      *store.DB
 	catalog *measure.Catalog
 	cal     *calendar.Calendar
-	cache   *cache
+	cache   *membership.Cache
 	now     func() time.Time
 }
 
 // NewReader returns a Reader of db's live projection, for catalog c, with the
 // calendar the facts were derived with, keeping up to cacheFacts facts in memory.
 func NewReader(db *store.DB, c *measure.Catalog, cal *calendar.Calendar, cacheFacts int) *Reader {
-	return &Reader{db: db, catalog: c, cal: cal, cache: newCache(cacheFacts), now: time.Now}
+	return &Reader{db: db, catalog: c, cal: cal, cache: membership.NewCache(cacheFacts), now: time.Now}
 }
 
 // Query is one question: a measure of a program and performance year, for an entity

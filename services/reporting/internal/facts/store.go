@@ -1,7 +1,6 @@
 package facts
 
 import (
-	"container/list"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
@@ -29,7 +27,7 @@ const DefaultCacheFacts = 2_000_000
 // series in memory.
 type Store struct {
 	db    *store.DB
-	cache *cache
+	cache *membership.Cache
 }
 
 // NewStore returns the state in db, keeping up to cacheFacts facts in memory.
@@ -37,7 +35,7 @@ func NewStore(db *store.DB, cacheFacts int) *Store {
 	if cacheFacts <= 0 {
 		cacheFacts = DefaultCacheFacts
 	}
-	return &Store{db: db, cache: newCache(cacheFacts)}
+	return &Store{db: db, cache: membership.NewCache(cacheFacts)}
 }
 
 // apply applies events in one transaction. skipped is told of events of types this
@@ -240,12 +238,12 @@ func (s *Store) Facts(ctx context.Context, e contract.Entity, p measure.Program,
 	out := make([][]membership.Fact, 0, len(versions))
 	for _, v := range versions {
 		x := membership.Series{Entity: v.entity, Program: p, Measure: measureID, Year: year}
-		fs, ok := s.cache.get(x, v.version)
+		fs, ok := s.cache.Get(x, v.version)
 		if !ok {
 			if fs, err = s.load(ctx, x); err != nil {
 				return nil, err
 			}
-			s.cache.put(x, v.version, fs)
+			s.cache.Put(x, v.version, fs)
 		}
 		out = append(out, fs)
 	}
@@ -434,57 +432,4 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// cache keeps the facts of the series read most recently, each with the version it
-// was read at, up to a number of facts, least recently used out first.
-type cache struct {
-	mu      sync.Mutex
-	max     int
-	held    int
-	entries map[membership.Series]*list.Element
-	lru     *list.List // of *entry, most recent first
-}
-
-type entry struct {
-	series  membership.Series
-	version int64
-	facts   []membership.Fact
-}
-
-func newCache(max int) *cache {
-	return &cache{max: max, entries: map[membership.Series]*list.Element{}, lru: list.New()}
-}
-
-func (c *cache) get(s membership.Series, v int64) ([]membership.Fact, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.entries[s]
-	if !ok || el.Value.(*entry).version != v {
-		return nil, false
-	}
-	c.lru.MoveToFront(el)
-	return el.Value.(*entry).facts, true
-}
-
-func (c *cache) put(s membership.Series, v int64, facts []membership.Fact) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[s]; ok {
-		c.held -= len(el.Value.(*entry).facts)
-		c.lru.Remove(el)
-		delete(c.entries, s)
-	}
-	if len(facts) > c.max {
-		return
-	}
-	c.entries[s] = c.lru.PushFront(&entry{series: s, version: v, facts: facts})
-	c.held += len(facts)
-	for c.held > c.max {
-		last := c.lru.Back()
-		e := last.Value.(*entry)
-		c.held -= len(e.facts)
-		c.lru.Remove(last)
-		delete(c.entries, e.series)
-	}
 }
