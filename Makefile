@@ -43,11 +43,13 @@ screenshots: ## the browser tests, saving each persona's main page to docs/scree
 test-race: ## every test under the race detector (slower)
 	go test -race -count=1 -timeout 30m $(PKGS)
 
-bench: ## benchmarks; results and commands in docs/benchmarks.md
+bench: ## benchmarks; results and commands in docs/benchmarks.md (BENCH_PATIENTS: the three-way tier, default 2000; 10000 takes 20+ minutes here)
 	go test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+	go run ./services/platform/cmd/attest bench --patients $${BENCH_PATIENTS:-2000} --out docs/benchmarks/three-way.md
 
 bench-1m: ## metrics at a year of 1,000,000 patients (20 M events, hours on 2 cores; METRICS_SCALE_PATIENTS to resize)
 	METRICS_SCALE_PATIENTS=$${METRICS_SCALE_PATIENTS:-1000000} go test -run '^$$' -bench Scale -benchtime 1x -timeout 0 -v ./services/metrics
+	go run ./services/platform/cmd/attest bench --patients 1000000 --windows 2 --freshness 20 --out docs/benchmarks/three-way-1m.md
 
 lint: ## gofmt, go vet and staticcheck (pinned)
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

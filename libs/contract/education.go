@@ -62,6 +62,8 @@ type MaterialProvision struct {
 	Reason             *Code     `json:"reason,omitempty"` // the patient's code that triggered it, if any
 	ProvidedBy         string    `json:"provided_by"`      // one of the ProvidedBy* constants
 	NPI                string    `json:"npi,omitempty"`    // the clinician who provided it
+	TIN                string    `json:"tin,omitempty"`    // the group credited, when a service account recording it named one
+	CCN                string    `json:"ccn,omitempty"`    // the hospital credited, when a service account recording it named one
 	Provided           time.Time `json:"provided"`
 }
 

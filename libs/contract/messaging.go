@@ -72,6 +72,7 @@ type SecureMessage struct {
 	SenderID      string    `json:"sender_id"`                // patient ID, proxy user ID, NPI or staff user ID, by role
 	NPI           string    `json:"npi,omitempty"`            // the sending clinician's NPI
 	TIN           string    `json:"tin,omitempty"`            // the clinic's billing TIN, when configured
+	CCN           string    `json:"ccn,omitempty"`            // the hospital, when hospital staff sent it
 	RecipientNPIs []string  `json:"recipient_npis,omitempty"` // the clinicians the thread names, other than the sender
 	InReplyTo     string    `json:"in_reply_to,omitempty"`    // the message this one answers
 	Attachments   int       `json:"attachments"`              // how many files are attached

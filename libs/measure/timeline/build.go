@@ -377,7 +377,7 @@ func (b builder) actions() {
 		if p.Channel == contract.ChannelPrint {
 			kind = measure.EducationOther
 		}
-		add(p.ProvisionID, kind, provider(p.NPI, "", ""), p.Provided, "")
+		add(p.ProvisionID, kind, provider(p.NPI, p.TIN, p.CCN), p.Provided, "")
 	}
 }
 
@@ -427,7 +427,9 @@ func hasComponents(v contract.VitalSign, codes ...string) bool {
 // reply) credited to the sending clinician, or to the thread's clinicians when staff
 // sent it; a message from the patient credited to the clinicians it was addressed to;
 // a clinician-to-clinician message including the patient credited to its sender.
-// A message no clinician can be named for is credited to no one.
+// A message sent by hospital staff carries the hospital's CCN and is credited to the
+// hospital (with the clinician, when one is named); a message no clinician or hospital
+// can be named for is credited to no one.
 func messageActions(m contract.SecureMessage) []measure.Action {
 	var kind measure.ActionKind
 	switch m.Direction {
@@ -447,8 +449,11 @@ func messageActions(m contract.SecureMessage) []measure.Action {
 	out := make([]measure.Action, 0, len(npis))
 	for _, npi := range npis {
 		if npi != "" {
-			out = append(out, measure.Action{ID: m.MessageID, Kind: kind, Provider: provider(npi, m.TIN, ""), At: m.Sent})
+			out = append(out, measure.Action{ID: m.MessageID, Kind: kind, Provider: provider(npi, m.TIN, m.CCN), At: m.Sent})
 		}
+	}
+	if len(out) == 0 && m.CCN != "" {
+		out = append(out, measure.Action{ID: m.MessageID, Kind: kind, Provider: provider("", m.TIN, m.CCN), At: m.Sent})
 	}
 	return out
 }

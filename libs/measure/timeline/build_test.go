@@ -291,3 +291,48 @@ func TestDecodeValue(t *testing.T) {
 		}
 	}
 }
+
+// TestCCNCredit checks that secure messages and education provisions naming a hospital
+// (CCN) are credited to it, and provisions naming a TIN to the TIN/NPI.
+func TestCCNCredit(t *testing.T) {
+	const npi, tin, ccn = "1234567893", "123456789", "140001"
+	for _, tc := range []struct {
+		name string
+		it   timeline.Item
+		want []measure.Action
+	}{
+		{"hospital staff message to the patient: the hospital", item(t, contract.MessageSent, contract.SecureMessage{MessageID: "m1",
+			ThreadID: "th", PatientID: "p", ClinicID: "c", Kind: contract.KindGeneral, Direction: contract.DirectionProviderToPatient,
+			SenderRole: contract.RoleStaff, SenderID: "s", CCN: ccn, Sent: at("2020-03-06T10:00:00Z")}),
+			[]measure.Action{{ID: "m1", Kind: measure.MessageToPatient, Provider: measure.Provider{CCN: ccn}, At: at("2020-03-06T10:00:00Z")}}},
+		{"hospital clinician copying the patient: clinician at the hospital", item(t, contract.MessageSent, contract.SecureMessage{MessageID: "m2",
+			ThreadID: "th", PatientID: "p", ClinicID: "c", Kind: contract.KindGeneral, Direction: contract.DirectionProviderToProvider,
+			SenderRole: contract.RoleClinician, SenderID: npi, NPI: npi, CCN: ccn, Sent: at("2020-03-06T11:00:00Z")}),
+			[]measure.Action{{ID: "m2", Kind: measure.MessageCopyingPatient, Provider: measure.Provider{NPI: npi, CCN: ccn}, At: at("2020-03-06T11:00:00Z")}}},
+		{"message naming no one: no credit", item(t, contract.MessageSent, contract.SecureMessage{MessageID: "m3",
+			ThreadID: "th", PatientID: "p", ClinicID: "c", Kind: contract.KindGeneral, Direction: contract.DirectionProviderToPatient,
+			SenderRole: contract.RoleStaff, SenderID: "s", Sent: at("2020-03-06T12:00:00Z")}), nil},
+		{"education at the hospital", item(t, contract.MaterialProvided, contract.MaterialProvision{ProvisionID: "ed1", PatientID: "p",
+			MaterialID: "x", Version: 1, Language: "en", Channel: contract.ChannelPortal, IdentifiedBySystem: true,
+			ProvidedBy: contract.ProvidedByStaff, CCN: ccn, Provided: at("2020-03-03T09:40:00Z")}),
+			[]measure.Action{{ID: "ed1", Kind: measure.EducationElectronic, Provider: measure.Provider{CCN: ccn}, At: at("2020-03-03T09:40:00Z")}}},
+		{"education by a clinician in a group", item(t, contract.MaterialProvided, contract.MaterialProvision{ProvisionID: "ed2", PatientID: "p",
+			MaterialID: "x", Version: 1, Language: "en", Channel: contract.ChannelPortal, IdentifiedBySystem: true,
+			ProvidedBy: contract.ProvidedByClinician, NPI: npi, TIN: tin, Provided: at("2020-03-03T09:41:00Z")}),
+			[]measure.Action{{ID: "ed2", Kind: measure.EducationElectronic, Provider: measure.Provider{NPI: npi, TIN: tin}, At: at("2020-03-03T09:41:00Z")}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tl, err := timeline.Build("p", []timeline.Item{tc.it})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []measure.Action
+			for _, a := range tl.Patient.Actions {
+				got = append(got, measure.Action{ID: a.ID, Kind: a.Kind, Provider: a.Provider, At: a.At})
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("actions %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

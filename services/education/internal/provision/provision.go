@@ -113,6 +113,8 @@ type Provision struct {
 	ProvidedBy         string         `json:"provided_by"` // clinician, staff or system
 	Actor              string         `json:"actor"`       // the principal, "kind:id"
 	NPI                string         `json:"npi,omitempty"`
+	TIN                string         `json:"tin,omitempty"` // the group credited, when a service account named it
+	CCN                string         `json:"ccn,omitempty"` // the hospital credited, when a service account named it
 	Provided           time.Time      `json:"provided"`
 	Views              int            `json:"views"`
 	FirstViewed        *time.Time     `json:"first_viewed,omitempty"`
@@ -126,7 +128,48 @@ type Request struct {
 	MaterialID string         `json:"material_id"`
 	Channel    string         `json:"channel"`          // portal, print or email_link
 	Reason     *contract.Code `json:"reason,omitempty"` // the triggering code; default: the strongest match's
+
+	// A service account (an integration) records a provision made in the source EHR:
+	// when it happened, who provided it (NPI, with the group's TIN or the hospital's
+	// CCN credited), and whether the source EHR's certified technology identified the
+	// material for the patient. Only service accounts may send these fields.
+	Provided           *time.Time `json:"provided,omitempty"`
+	NPI                string     `json:"npi,omitempty"`
+	TIN                string     `json:"tin,omitempty"`
+	CCN                string     `json:"ccn,omitempty"`
+	IdentifiedBySystem *bool      `json:"identified_by_system,omitempty"`
 }
+
+// imported reports whether the request records a provision made elsewhere: it names
+// any of the fields only a service account may send.
+func (r Request) imported() bool {
+	return r.Provided != nil || r.NPI != "" || r.TIN != "" || r.CCN != "" || r.IdentifiedBySystem != nil
+}
+
+// validateImport checks the fields of a recorded provision against now.
+func (r Request) validateImport(now time.Time) error {
+	switch {
+	case r.Provided == nil || r.Provided.IsZero():
+		return errs.Field(errs.Invalid, "provided", "required when recording a provision made in the source EHR")
+	case r.Provided.After(now.Add(clockSkew)):
+		return errs.Field(errs.Invalid, "provided", "is in the future")
+	case r.NPI != "" && !ident.ValidNPI(r.NPI):
+		return errs.Field(errs.Invalid, "npi", "not a valid NPI")
+	case r.TIN != "" && !ident.ValidTIN(r.TIN):
+		return errs.Field(errs.Invalid, "tin", "must be 9 digits")
+	case r.CCN != "" && !ident.ValidCCN(r.CCN):
+		return errs.Field(errs.Invalid, "ccn", "not a valid CCN")
+	case r.TIN != "" && r.CCN != "":
+		return errs.Field(errs.Invalid, "ccn", "a provision is credited to a group (tin) or a hospital (ccn), not both")
+	case r.TIN != "" && r.NPI == "":
+		return errs.Field(errs.Invalid, "npi", "required with tin: a group is credited through its clinician")
+	}
+	return nil
+}
+
+// clockSkew is how far in the future a recorded provision may be dated: the source
+// EHR's clock may run a little ahead of ours.
+const clockSkew = 5 * time.Minute
 
 var channels = map[string]bool{contract.ChannelPortal: true, contract.ChannelPrint: true, contract.ChannelEmailLink: true}
 
@@ -332,7 +375,7 @@ func (s *Service) autoProvide(ctx context.Context, tx *store.Tx, sg Suggestion, 
 	p := Provision{ID: newID(), PatientID: sg.PatientID, MaterialID: sg.MaterialID, Topic: sg.Topic,
 		Version: sg.Version, Language: sg.Language, Channel: contract.ChannelPortal, IdentifiedBySystem: true,
 		Reason: &reason, ProvidedBy: contract.ProvidedBySystem, Actor: systemActor, Provided: now}
-	ev, err := s.record(ctx, tx, p)
+	ev, err := s.record(ctx, tx, p, now)
 	return ev, err == nil, err
 }
 
@@ -344,6 +387,9 @@ func (s *Service) autoProvide(ctx context.Context, tx *store.Tx, sg Suggestion, 
 // exists with the same content is returned as it is, with created false.
 func (s *Service) Provide(ctx context.Context, who principal.Principal, req Request) (_ Provision, created bool, err error) {
 	p := Provision{Actor: who.String()}
+	if req.imported() && who.Kind != principal.Service {
+		return Provision{}, false, errs.Field(errs.Forbidden, "provided", "only a service account records a provision made in the source EHR")
+	}
 	switch who.Kind {
 	case principal.Clinician:
 		if !ident.ValidNPI(who.ID) {
@@ -388,14 +434,25 @@ func (s *Service) Provide(ctx context.Context, who principal.Principal, req Requ
 	}
 	p.ID, p.PatientID, p.MaterialID, p.Topic = req.ID, req.PatientID, m.ID, m.Topic
 	p.Version, p.Language, p.Channel, p.Reason = m.Version, m.Language, req.Channel, req.Reason
-	p.Provided = s.now().UTC().Truncate(time.Microsecond)
+	recorded := s.now().UTC().Truncate(time.Microsecond)
+	p.Provided = recorded
+	if req.imported() {
+		if err := req.validateImport(recorded); err != nil {
+			return Provision{}, false, err
+		}
+		p.Provided = req.Provided.UTC().Truncate(time.Microsecond)
+		p.NPI, p.TIN, p.CCN = req.NPI, req.TIN, req.CCN
+		if p.NPI != "" {
+			p.ProvidedBy = contract.ProvidedByClinician
+		}
+	}
 	if p.ID == "" {
 		p.ID = newID()
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		old, err := get(ctx, tx, p.ID)
 		switch {
-		case err == nil && old.sameRequest(p):
+		case err == nil && old.sameRequest(p) && (!req.imported() || old.Provided.Equal(p.Provided)):
 			p = old
 			return nil
 		case err == nil:
@@ -409,7 +466,12 @@ func (s *Service) Provide(ctx context.Context, who principal.Principal, req Requ
 			return fmt.Errorf("look for a suggestion: %w", err)
 		}
 		p.IdentifiedBySystem = p.IdentifiedBySystem || sid != ""
-		ev, err := s.record(ctx, tx, p)
+		if req.IdentifiedBySystem != nil {
+			// The source EHR's certified technology identified it (or did not) when it
+			// was provided there; our record of the patient today does not decide.
+			p.IdentifiedBySystem = *req.IdentifiedBySystem
+		}
+		ev, err := s.record(ctx, tx, p, recorded)
 		if err != nil {
 			return err
 		}
@@ -429,21 +491,22 @@ func (s *Service) Provide(ctx context.Context, who principal.Principal, req Requ
 func (p Provision) sameRequest(o Provision) bool {
 	sameReason := (p.Reason == nil) == (o.Reason == nil) && (p.Reason == nil || *p.Reason == *o.Reason)
 	return p.PatientID == o.PatientID && p.MaterialID == o.MaterialID && p.Channel == o.Channel &&
-		p.Actor == o.Actor && sameReason
+		p.Actor == o.Actor && sameReason && p.NPI == o.NPI && p.TIN == o.TIN && p.CCN == o.CCN
 }
 
 // record stores a provision, marks the topic's suggestion provided and returns the
-// provided event; the caller adds it to the outbox.
-func (s *Service) record(ctx context.Context, tx *store.Tx, p Provision) (event.Event, error) {
+// provided event, dated when it was provided and recorded at recorded; the caller adds
+// it to the outbox.
+func (s *Service) record(ctx context.Context, tx *store.Tx, p Provision, recorded time.Time) (event.Event, error) {
 	var reasonSystem, reasonCode string
 	if p.Reason != nil {
 		reasonSystem, reasonCode = p.Reason.System, p.Reason.Code
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO provisions (id, patient_id, material_id, topic, version, language,
-		channel, identified_by_system, reason_system, reason_code, provided_by, actor, npi, provided)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		channel, identified_by_system, reason_system, reason_code, provided_by, actor, npi, tin, ccn, provided)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.PatientID, p.MaterialID, p.Topic, p.Version, p.Language, p.Channel, p.IdentifiedBySystem,
-		reasonSystem, reasonCode, p.ProvidedBy, p.Actor, p.NPI, p.Provided)
+		reasonSystem, reasonCode, p.ProvidedBy, p.Actor, p.NPI, p.TIN, p.CCN, p.Provided)
 	if err != nil {
 		return event.Event{}, fmt.Errorf("store provision: %w", err)
 	}
@@ -451,10 +514,10 @@ func (s *Service) record(ctx context.Context, tx *store.Tx, p Provision) (event.
 		SuggestionProvided, p.PatientID, p.Topic); err != nil {
 		return event.Event{}, fmt.Errorf("close suggestion: %w", err)
 	}
-	return event.New(contract.MaterialProvided, source, p.PatientID, p.Provided, p.Provided, contract.MaterialProvision{
+	return event.New(contract.MaterialProvided, source, p.PatientID, p.Provided, recorded, contract.MaterialProvision{
 		ProvisionID: p.ID, PatientID: p.PatientID, MaterialID: p.MaterialID, Version: p.Version,
 		Language: p.Language, Channel: p.Channel, IdentifiedBySystem: p.IdentifiedBySystem, Reason: p.Reason,
-		ProvidedBy: p.ProvidedBy, NPI: p.NPI, Provided: p.Provided,
+		ProvidedBy: p.ProvidedBy, NPI: p.NPI, TIN: p.TIN, CCN: p.CCN, Provided: p.Provided,
 	})
 }
 
@@ -670,7 +733,7 @@ func patientState(ctx context.Context, tx *store.Tx, patients []string) (map[str
 }
 
 const provisionColumns = `id, patient_id, material_id, topic, version, language, channel, identified_by_system,
-	reason_system, reason_code, provided_by, actor, npi, provided, views, first_viewed, last_viewed`
+	reason_system, reason_code, provided_by, actor, npi, tin, ccn, provided, views, first_viewed, last_viewed`
 
 // querier reads: the database or a transaction.
 type querier interface {
@@ -692,7 +755,7 @@ func scanProvision(row interface{ Scan(...any) error }) (Provision, error) {
 		first, last              sql.NullTime
 	)
 	err := row.Scan(&p.ID, &p.PatientID, &p.MaterialID, &p.Topic, &p.Version, &p.Language, &p.Channel,
-		&p.IdentifiedBySystem, &reasonSystem, &reasonCode, &p.ProvidedBy, &p.Actor, &p.NPI, &p.Provided,
+		&p.IdentifiedBySystem, &reasonSystem, &reasonCode, &p.ProvidedBy, &p.Actor, &p.NPI, &p.TIN, &p.CCN, &p.Provided,
 		&p.Views, &first, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Provision{}, err

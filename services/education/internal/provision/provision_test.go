@@ -25,6 +25,8 @@ import (
 const patientID = "p1"
 
 var (
+	service   = principal.Principal{Kind: principal.Service, ID: "ehr-bridge"}
+	past      = time.Date(2020, 3, 2, 10, 0, 0, 0, time.UTC)
 	clinician = principal.Principal{Kind: principal.Clinician, ID: "1234567893"}
 	patient   = principal.Principal{Kind: principal.Patient, ID: patientID}
 	proxy     = principal.Principal{Kind: principal.Proxy, ID: "u9", For: patientID}
@@ -100,7 +102,7 @@ func problem(id, code, status string) contract.Problem {
 // published returns the education events in the outbox since the last call.
 func published(t *testing.T, db *store.DB, seen *int) []event.Event {
 	t.Helper()
-	rows, err := db.QueryContext(context.Background(), `SELECT topic, type, key, data FROM outbox ORDER BY id`)
+	rows, err := db.QueryContext(context.Background(), `SELECT topic, type, key, data, time, recorded_at FROM outbox ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,10 +110,12 @@ func published(t *testing.T, db *store.DB, seen *int) []event.Event {
 	var all []event.Event
 	for rows.Next() {
 		var e event.Event
-		var data string
-		if err := rows.Scan(&e.Topic, &e.Type, &e.Subject, &data); err != nil {
+		var data, at, recorded string // the outbox keeps times as RFC 3339 text
+		if err := rows.Scan(&e.Topic, &e.Type, &e.Subject, &data, &at, &recorded); err != nil {
 			t.Fatal(err)
 		}
+		e.Time, _ = time.Parse(time.RFC3339Nano, at)
+		e.RecordedAt, _ = time.Parse(time.RFC3339Nano, recorded)
 		if e.Topic != contract.TopicMaterial || e.Subject != patientID {
 			t.Errorf("%s published on %s keyed %q", e.Type, e.Topic, e.Subject)
 		}
@@ -343,6 +347,17 @@ func TestProvideRefusals(t *testing.T) {
 		{"bad channel", clinician, func(r *provision.Request) { r.Channel = "fax" }, errs.Invalid, "channel"},
 		{"bad reason", clinician, func(r *provision.Request) { r.Reason = &contract.Code{System: "loinc", Code: "1-1"} }, errs.Invalid, "reason.code"},
 		{"bad id", clinician, func(r *provision.Request) { r.ID = "a/b" }, errs.Invalid, "id"},
+		{"a clinician cannot date a provision", clinician, func(r *provision.Request) { r.Provided = ptr(past) }, errs.Forbidden, "provided"},
+		{"staff cannot name the credit", principal.Principal{Kind: principal.Staff, ID: "s1"}, func(r *provision.Request) { r.CCN = "140001" }, errs.Forbidden, "provided"},
+		{"recorded without a date", service, func(r *provision.Request) { r.NPI = "1234567893" }, errs.Invalid, "provided"},
+		{"recorded in the future", service, func(r *provision.Request) { r.Provided = ptr(time.Now().Add(time.Hour)) }, errs.Invalid, "provided"},
+		{"recorded with a bad NPI", service, func(r *provision.Request) { r.Provided, r.NPI = ptr(past), "1234567890" }, errs.Invalid, "npi"},
+		{"recorded with a bad TIN", service, func(r *provision.Request) { r.Provided, r.NPI, r.TIN = ptr(past), "1234567893", "12-3456789" }, errs.Invalid, "tin"},
+		{"recorded with a bad CCN", service, func(r *provision.Request) { r.Provided, r.CCN = ptr(past), "14" }, errs.Invalid, "ccn"},
+		{"recorded for a group and a hospital", service, func(r *provision.Request) {
+			r.Provided, r.NPI, r.TIN, r.CCN = ptr(past), "1234567893", "123456789", "140001"
+		}, errs.Invalid, "ccn"},
+		{"recorded for a group without its clinician", service, func(r *provision.Request) { r.Provided, r.TIN = ptr(past), "123456789" }, errs.Invalid, "npi"},
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db, provision.ModeSuggest)
@@ -363,6 +378,77 @@ func TestProvideRefusals(t *testing.T) {
 		}
 		if list, _ := w.svc.List(context.Background(), patientID); len(list) != 0 {
 			t.Errorf("refused provisions stored %d rows", len(list))
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestRecordedProvision: a service account records provisions made in the source EHR,
+// dated then and credited as it says; the event carries the clinical time, and a
+// retry with a different date is a conflict.
+func TestRecordedProvision(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db, provision.ModeOff)
+		var cursor int
+		tests := []struct {
+			name          string
+			req           provision.Request
+			identified    bool
+			by            string
+			npi, tin, ccn string
+		}{
+			{"a clinician in a group, identified by the source EHR (not by this record)",
+				provision.Request{ID: "rec-1", MaterialID: "asthma", Provided: ptr(past), NPI: "1234567893", TIN: "123456789", IdentifiedBySystem: ptr(true)},
+				true, contract.ProvidedByClinician, "1234567893", "123456789", ""},
+			{"hospital staff, not identified",
+				provision.Request{ID: "rec-2", MaterialID: "a1c", Provided: ptr(past.Add(time.Hour)), CCN: "140001", IdentifiedBySystem: ptr(false)},
+				false, contract.ProvidedByStaff, "", "", "140001"},
+			{"identification left to this record: none matches",
+				provision.Request{ID: "rec-3", MaterialID: "metformin", Provided: ptr(past.Add(2 * time.Hour)), CCN: "140001"},
+				false, contract.ProvidedByStaff, "", "", "140001"},
+		}
+		for _, tt := range tests {
+			req := tt.req
+			req.PatientID, req.Channel = patientID, contract.ChannelPortal
+			p, created, err := w.svc.Provide(ctx, service, req)
+			if err != nil || !created {
+				t.Fatalf("%s: Provide: %v", tt.name, err)
+			}
+			if p.IdentifiedBySystem != tt.identified || p.ProvidedBy != tt.by || p.NPI != tt.npi || p.TIN != tt.tin || p.CCN != tt.ccn ||
+				!p.Provided.Equal(*req.Provided) {
+				t.Errorf("%s: provision %+v", tt.name, p)
+			}
+			if got, err := w.svc.Get(ctx, p.ID); err != nil || got.TIN != tt.tin || got.CCN != tt.ccn || !got.Provided.Equal(*req.Provided) {
+				t.Errorf("%s: stored %+v, %v", tt.name, got, err)
+			}
+			evs := published(t, db, &cursor)
+			if len(evs) != 1 {
+				t.Fatalf("%s: published %v", tt.name, types(evs))
+			}
+			var mp contract.MaterialProvision
+			if err := json.Unmarshal(evs[0].Data, &mp); err != nil {
+				t.Fatal(err)
+			}
+			if mp.NPI != tt.npi || mp.TIN != tt.tin || mp.CCN != tt.ccn || mp.IdentifiedBySystem != tt.identified || !mp.Provided.Equal(*req.Provided) {
+				t.Errorf("%s: event %+v", tt.name, mp)
+			}
+			if !evs[0].Time.Equal(*req.Provided) || time.Since(evs[0].RecordedAt) > time.Minute {
+				t.Errorf("%s: event dated %v, recorded %v: want the clinical time and now", tt.name, evs[0].Time, evs[0].RecordedAt)
+			}
+			// A retry is absorbed; the same ID with another date is a conflict.
+			if _, created, err := w.svc.Provide(ctx, service, req); err != nil || created {
+				t.Errorf("%s: retry created=%v err=%v", tt.name, created, err)
+			}
+			moved := req
+			moved.Provided = ptr(req.Provided.Add(24 * time.Hour))
+			if _, _, err := w.svc.Provide(ctx, service, moved); errs.KindOf(err) != errs.Conflict {
+				t.Errorf("%s: same id, another date: %v, want Conflict", tt.name, err)
+			}
+		}
+		if got := published(t, db, &cursor); len(got) != 0 {
+			t.Errorf("retries published %v", types(got))
 		}
 	})
 }

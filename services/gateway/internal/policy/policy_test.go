@@ -77,6 +77,7 @@ var expected = map[string]string{
 	"messaging.clinic.response_times": "A S A D D D D D",
 	"messaging.clinic.overdue":        "A S D S D D D S",
 	"messaging.keys.reencrypt":        "D D D D D D A D",
+	"messaging.thread.import":         "D D D D D D A D",
 	"messaging.patient.lookup":        "D D D S S S A D",
 	"education.openapi":               "A A A A A A A A",
 	"education.material.list":         "A A A A A A A A",

@@ -189,6 +189,7 @@ func Rules() []Rule {
 	add(
 		Rule{Service: "messaging", Pattern: "GET /v1/openapi.json", Action: "messaging.openapi", Roles: everyoneSignedIn},
 		msg("POST /v1/threads", "thread.create", careTeam),
+		msg("POST /v1/threads/import", "thread.import", integration), // a conversation of the source EHR, dated then
 		msg("GET /v1/threads", "thread.list", careTeam),
 		msg("GET /v1/threads/{id}", "thread.read", careTeam),
 		msg("POST /v1/threads/{id}/close", "thread.close", careTeam),

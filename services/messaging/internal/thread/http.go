@@ -89,6 +89,10 @@ func routes(s *Service, log *slog.Logger) []route {
 			st, replayed, err := s.Start(ctx, p, n, idempotencyKey(ctx))
 			return created(st, replayed), err
 		})},
+		{"POST /v1/threads/import", big, handle(log, decodeJSON[ImportThread], func(ctx context.Context, p principal.Principal, n ImportThread) (any, error) {
+			im, replayed, err := s.Import(ctx, p, n, idempotencyKey(ctx))
+			return created(im, replayed), err
+		})},
 		{"GET /v1/threads", small, handle(log, decodeFilter, func(ctx context.Context, p principal.Principal, f Filter) (any, error) {
 			return s.Threads(ctx, p, f)
 		})},

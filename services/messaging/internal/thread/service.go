@@ -203,6 +203,9 @@ type outgoing struct {
 	msg    NewMessage
 	answer *NewAnswer // set for a request answer: msg.InReplyTo is the request
 	at     time.Time
+	// imported is set for a message sent in the source EHR (Import): at is then when
+	// it was sent there.
+	imported *importedCredit
 }
 
 // post writes one message into thread t with everything that follows from it —
@@ -282,8 +285,10 @@ func (s *Service) post(ctx context.Context, tx *store.Tx, t threadRow, o outgoin
 			return Message{}, err
 		}
 	}
-	if err := s.ledger(ctx, tx, t, id, side, o.at); err != nil {
-		return Message{}, err
+	if o.imported == nil {
+		if err := s.ledger(ctx, tx, t, id, side, o.at); err != nil {
+			return Message{}, err
+		}
 	}
 
 	cl := s.clinics.Get(t.clinicID)
@@ -295,13 +300,24 @@ func (s *Service) post(ctx context.Context, tx *store.Tx, t threadRow, o outgoin
 	if o.sender.Role == contract.RoleClinician {
 		sent.NPI = o.sender.ID
 	}
+	recorded := o.at
+	if o.imported != nil {
+		recorded = o.imported.recorded
+		if o.imported.tin != "" {
+			sent.TIN = o.imported.tin
+		}
+		sent.CCN = o.imported.ccn
+	}
 	for _, npi := range t.clinicians {
 		if npi != sent.NPI {
 			sent.RecipientNPIs = append(sent.RecipientNPIs, npi)
 		}
 	}
-	if err := addEvent(ctx, tx, contract.TopicMessage, contract.MessageSent, t.patientID, o.at, sent); err != nil {
+	if err := addEventRecorded(ctx, tx, contract.TopicMessage, contract.MessageSent, t.patientID, o.at, recorded, sent); err != nil {
 		return Message{}, err
+	}
+	if o.imported != nil {
+		return view, nil
 	}
 	return view, s.notifyRecipients(ctx, tx, t, o.sender, id, o.at)
 }
@@ -463,7 +479,12 @@ func insertThread(ctx context.Context, tx *store.Tx, t threadRow) error {
 
 // addEvent writes one event, keyed by the patient, to the outbox in tx.
 func addEvent(ctx context.Context, tx *store.Tx, topic, typ, patientID string, at time.Time, payload any) error {
-	ev, err := event.New(typ, source, patientID, at, at, payload)
+	return addEventRecorded(ctx, tx, topic, typ, patientID, at, at, payload)
+}
+
+// addEventRecorded queues an event that happened at at and was recorded at recorded.
+func addEventRecorded(ctx context.Context, tx *store.Tx, topic, typ, patientID string, at, recorded time.Time, payload any) error {
+	ev, err := event.New(typ, source, patientID, at, recorded, payload)
 	if err != nil {
 		return err
 	}

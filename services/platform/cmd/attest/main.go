@@ -37,6 +37,8 @@ Usage:
   attest report --program P --year Y --entity kind:id [--from D --to D] [--format json|csv|pdf|qpp|measurereport|qrda3] [--out FILE] [--url URL] [--token T]
                                                 a report from the running platform's API
   attest generate --seed N --patients N --year Y [--out DIR] [--post URL --token T]   a synthetic health system as records API requests
+  attest bench [--patients 10000] [--tiers 10000,100000] [--out docs/benchmarks/three-way.md]
+                                                the same measures three ways (OpenEMR-style, set-based SQL, Attest), checked to agree
   attest replay metrics                         rebuild metrics' derived state from the topics (platform stopped)
   attest audit verify                           check the gateway's audit log (hash chain, signed checkpoints)
   attest version                                print the version
@@ -79,12 +81,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return runReplay(ctx, args, getenv, out)
 	case "generate":
 		return runGenerate(ctx, args, getenv, out)
+	case "bench":
+		return runBench(ctx, args, getenv, out)
 	case "verify":
 		return runVerify(ctx, args, getenv, out)
-	case "report":
-		return runReport(ctx, args, getenv, out)
 	case "conformance":
 		return runConformance(ctx, args, getenv, out)
+	case "report":
+		return runReport(ctx, args, getenv, out)
 	case "version":
 		fmt.Fprintln(out, "attest", version)
 		return nil

@@ -220,7 +220,7 @@ func (f *Freezer) Diff(ctx context.Context, id string) (Diffed, error) {
 	// Which catalog measure each rule-book measure of the report counts.
 	byCatalog := map[string]string{}
 	for _, m := range frozen.Measures {
-		byCatalog[reports.CatalogID(q.Program, q.EntityType, m.ID)] = m.ID
+		byCatalog[rulebook.CatalogID(q.Program, q.EntityType, m.ID)] = m.ID
 	}
 	late, retracted := map[string]int{}, map[string]int{}
 	yesNo := 0

@@ -355,7 +355,7 @@ func (s *Service) events(ctx context.Context, q Query, measureID string, page []
 	for _, mb := range page {
 		want[[2]string{mb.PatientID, mb.Object}] = true
 	}
-	lists, err := s.store.Facts(ctx, q.Entity, CatalogProgram(q.Program), CatalogID(q.Program, q.EntityType, measureID), q.Year)
+	lists, err := s.store.Facts(ctx, q.Entity, CatalogProgram(q.Program), rulebook.CatalogID(q.Program, q.EntityType, measureID), q.Year)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/calendar"
@@ -104,19 +103,6 @@ func CatalogProgram(p rulebook.Program) measure.Program {
 	return measure.Program(p)
 }
 
-// CatalogID is the catalog's ID of a rule-book measure: the same, but for Stage 3,
-// whose catalog IDs name the entity type (S3-EP-05.1 for the book's S3-05.1).
-func CatalogID(p rulebook.Program, e rulebook.EntityType, id string) string {
-	if p == rulebook.Stage3 && strings.HasPrefix(id, "S3-") {
-		t := "EP"
-		if e == rulebook.EH || e == rulebook.CAH {
-			t = "EH"
-		}
-		return "S3-" + t + "-" + strings.TrimPrefix(id, "S3-")
-	}
-	return id
-}
-
 // EntityType is the rule-book entity type an entity reports as: npi and tin_npi as a
 // professional, tin as a group, ccn as a hospital (or a CAH when asked).
 func EntityType(e contract.Entity, cah bool) rulebook.EntityType {
@@ -165,7 +151,7 @@ func (c *Computer) Compute(ctx context.Context, src facts.Source, q Query, posit
 	out := Computed{Query: q, Results: map[string]measure.Result{}}
 	inputs := map[string]report.MeasureInput{}
 	for _, bm := range book.Measures {
-		cm, ok := c.catalog.Measure(CatalogProgram(q.Program), CatalogID(q.Program, q.EntityType, bm.ID), q.Year, q.Entity.Kind)
+		cm, ok := c.catalog.Measure(CatalogProgram(q.Program), rulebook.CatalogID(q.Program, q.EntityType, bm.ID), q.Year, q.Entity.Kind)
 		if !ok {
 			continue // not computed from the event stream: left unreported
 		}

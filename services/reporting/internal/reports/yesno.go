@@ -102,7 +102,7 @@ func (c *Computer) yesNoInputs(ctx context.Context, src facts.Source, q Query) (
 		if !ok {
 			continue
 		}
-		cid := CatalogID(q.Program, q.EntityType, id)
+		cid := rulebook.CatalogID(q.Program, q.EntityType, id)
 		ans := answers{levels: map[string]string{}}
 		for _, a := range atts {
 			if s.attestation != "" && a.Kind == s.attestation {

@@ -19,6 +19,7 @@ package rulebook
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/attest-ehr/attest/libs/errs"
 )
@@ -277,4 +278,17 @@ func Lookup(p Program, year int, e EntityType) (*Book, error) {
 		return nil, errs.Field(errs.Invalid, "year", "%s has no rules for %s in %d", p, e, year)
 	}
 	return b, nil
+}
+
+// CatalogID is the catalog's ID of a rule-book measure: the same, but for Stage 3,
+// whose catalog IDs name the entity type (S3-EP-05.1 for the book's S3-05.1).
+func CatalogID(p Program, e EntityType, id string) string {
+	if p == Stage3 && strings.HasPrefix(id, "S3-") {
+		t := "EP"
+		if e == EH || e == CAH {
+			t = "EH"
+		}
+		return "S3-" + t + "-" + strings.TrimPrefix(id, "S3-")
+	}
+	return id
 }

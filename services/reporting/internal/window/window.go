@@ -96,7 +96,7 @@ func Resolve(c *measure.Catalog, p rulebook.Program, year int, e contract.Entity
 		if bm.Kind != rulebook.Proportion {
 			continue
 		}
-		cm, ok := c.Measure(mp, bm.ID, year, e.Kind)
+		cm, ok := c.Measure(mp, rulebook.CatalogID(p, EntityType(e, cah), bm.ID), year, e.Kind)
 		if !ok || cm.Kind != measure.Ratio || cm.Rule == nil {
 			s.Uncounted = append(s.Uncounted, bm.ID)
 			continue

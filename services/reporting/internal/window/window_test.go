@@ -254,3 +254,19 @@ func TestBestWindowHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveCountsStage3: the rule book names Stage 3 measures without the entity type
+// (S3-05.1) where the catalog names it (S3-EP-05.1); every Stage 3 proportion measure
+// of an eligible professional and of a hospital must still be counted.
+func TestResolveCountsStage3(t *testing.T) {
+	c := catalog(t)
+	for _, e := range []contract.Entity{{Kind: contract.EntityNPI, ID: "1234567893"}, {Kind: contract.EntityCCN, ID: "123456"}} {
+		s, err := window.Resolve(c, rulebook.Stage3, 2020, e, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Uncounted) > 0 || len(s.Measures) == 0 {
+			t.Errorf("%s: %d measures counted, uncounted %v", e, len(s.Measures), s.Uncounted)
+		}
+	}
+}

@@ -25,6 +25,17 @@ var deckErrors = map[string]string{
 	"2023/EP_RT15_G2 5 1 Provider_1 numerator":   "entry-less scenario; no earlier value for Provider 1; RT2a's total 3",
 	"2023/EP_RT15_G2 5 1 Provider_2 denominator": "entry-less scenario; no earlier value for Provider 2; RT2a's total 11",
 	"2023/EP_RT15_G2 5 1 Provider_2 numerator":   "entry-less scenario; no earlier value for Provider 2; RT2a's total 4",
+	// 2023 EP RT3 (G2): the automated numerator makes available, at the visit, what CEHRT
+	// identified for the patient for that provider; it cannot exceed the patients seen for
+	// whom it identified education. Provider 2 identified it for Elsa Wu only in scenario
+	// 1 (Lavon Earle, Trula Covey, Mai Nguyen "No"; Tom Warner not seen), yet the deck
+	// says 2, and carries the extra patient through scenario 5. Reading identification
+	// across providers instead would give Provider 1 five in scenario 2 (the deck: 3).
+	"2023/EP_RT3_G2 1 1 Provider_2 automated:_Steps_that_assume_education_material_availablity_is_not_automatic": "identified for Elsa Wu only: 1; the deck says 2",
+	"2023/EP_RT3_G2 2 1 Provider_2 automated:_Steps_that_assume_education_material_availablity_is_not_automatic": "identified for Elsa Wu, Trula Covey, Mai Nguyen: 3; the deck says 4",
+	"2023/EP_RT3_G2 3 1 Provider_2 automated:_Steps_that_assume_education_material_availablity_is_not_automatic": "nothing identified in scenario 3: 3; the deck says 4",
+	"2023/EP_RT3_G2 4 1 Provider_2 automated:_Steps_that_assume_education_material_availablity_is_not_automatic": "nothing identified in scenario 4: 3; the deck says 4",
+	"2023/EP_RT3_G2 5 1 Provider_2 automated:_Steps_that_assume_education_material_availablity_is_not_automatic": "Elsa Wu not seen by Provider 2: 3; the deck says 4",
 }
 
 // DeckErrors lists the documented deck errors: key (as deckErrorKey) → reasoning.

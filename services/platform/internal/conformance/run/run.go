@@ -168,14 +168,14 @@ func runDeck(ctx context.Context, cfg Config, d deck.Deck, seq *int, meter *prog
 		*seq++
 		replays[a] = r
 		order = append(order, a)
-		if err := send(ctx, cfg.API, r.Setup); err != nil {
+		if err := send(ctx, cfg, r.Setup); err != nil {
 			return nil, fmt.Errorf("deck %s: directory: %w", name, err)
 		}
 	}
 	var lines []Line
 	for i, sc := range d.Scenarios {
 		for _, a := range order {
-			if err := send(ctx, cfg.API, replays[a].Scenarios[i]); err != nil {
+			if err := send(ctx, cfg, replays[a].Scenarios[i]); err != nil {
 				return lines, fmt.Errorf("deck %s scenario %d (%s), replay %q: %w", name, sc.Index, sc.Title, a, err)
 			}
 		}
@@ -282,11 +282,18 @@ func notRun(d deck.Deck, why error) []Line {
 }
 
 // send posts a scenario's requests in order; each create carries its resource ID as
-// the Idempotency-Key, so a retried request changes nothing.
-func send(ctx context.Context, c *Client, reqs []translate.Request) error {
+// the Idempotency-Key, so a retried request changes nothing. A request marked Settle
+// waits until the pipeline has consumed what was written before it.
+func send(ctx context.Context, cfg Config, reqs []translate.Request) error {
+	c := cfg.API
 	for _, r := range reqs {
-		key := ""
-		if b, ok := r.Body.(map[string]any); ok {
+		if r.Settle {
+			if err := settle(ctx, cfg); err != nil {
+				return err
+			}
+		}
+		key := r.Key
+		if b, ok := r.Body.(map[string]any); ok && key == "" {
 			key, _ = b["id"].(string)
 		}
 		if err := c.Do(ctx, r.Method, r.Path, key, r.Body, nil); err != nil {

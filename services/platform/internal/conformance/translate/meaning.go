@@ -36,13 +36,19 @@ const (
 	factViewed                           // the patient or a representative viewed, downloaded or transmitted
 	factAccessedAPI                      // the patient accessed their information through the API
 	factPGHD                             // data from a non-clinical setting incorporated
+	factEduIdentified                    // certified technology identified patient-specific education
+	factEduProvided                      // electronic access given to the education it identified
+	factMsgFromPatient                   // the patient (or representative) sent a secure message
+	factMsgReply                         // the clinician (hospital) replied to it
+	factMsgToPatient                     // the clinician (hospital) sent a secure message to the patient
+	factMsgCopying                       // a secure message to another provider including the patient
 )
 
-// ErrNotReplayable is an entry understood but not replayable through the public APIs:
-// secure messages and education provisions are timed by the messaging and education
-// services at the moment of the call, so a fact on a past day of the deck's
-// performance year (2020 for the 2023 edition) cannot be recorded through them.
-var ErrNotReplayable = errors.New("not replayable: messaging and education time their facts at the call, not on the deck's day")
+// ErrNotReplayable is an entry understood but not replayable through the public APIs.
+// No entry of the published decks is refused so today: secure messages and education
+// provisions of a past day are recorded by import (messaging's POST
+// /v1/threads/import, education's dated provisions), as an integration would.
+var ErrNotReplayable = errors.New("not replayable through the public APIs")
 
 // controlled qualifies prescription counts.
 type controlled int
@@ -95,8 +101,22 @@ func understand(title string) (meaning, error) {
 		return rxAll
 	}
 	switch {
-	case has("secure", "message"), has("educational resources"), has("education resources"):
-		return meaning{}, fmt.Errorf("entry %q: %w", title, ErrNotReplayable)
+	// Secure messages: a reply, one to another provider including the patient, the
+	// patient's own, one to the patient.
+	case has("secure", "message", "replies"):
+		return meaning{fact: factMsgReply}, nil
+	case has("secure", "message", "to provider"):
+		return meaning{fact: factMsgCopying}, nil
+	case has("secure", "message", "sends") && strings.HasPrefix(t, "patient"):
+		return meaning{fact: factMsgFromPatient}, nil
+	case has("secure", "message", "sends", "message to patient"):
+		return meaning{fact: factMsgToPatient}, nil
+	// Patient-specific education: identified by CEHRT, then provided (the provision's
+	// title also says "identified by CEHRT", so it is read first).
+	case has("education") && has("provides"), has("educational") && has("provides"):
+		return meaning{fact: factEduProvided}, nil
+	case has("education") && has("identifies"):
+		return meaning{fact: factEduIdentified}, nil
 	// Prescriptions first: their titles also say "during reporting period".
 	case has("prescription", "new", "changed"):
 		return meaning{fact: factRxKind}, nil

@@ -28,6 +28,12 @@ type Request struct {
 	Method string
 	Path   string // below the platform's base URL, e.g. /records/v1/encounters
 	Body   any
+	// Settle: wait until the pipeline has consumed everything written before sending
+	// this request. A service that learns patients from records' events (education)
+	// knows a patient registered in the same scenario only then.
+	Settle bool
+	// Key is the Idempotency-Key when the body has no "id" of its own to serve as one.
+	Key string
 }
 
 // Replay is a deck translated: the directory to create once, then each scenario's
@@ -165,6 +171,12 @@ type facts struct {
 	orders               map[string]*[2]int // category → created, entered through CPOE
 	viewed, usedAPI      bool
 	pghd                 bool
+	eduIdentified        bool // certified technology identified education for the patient
+	eduProvided          bool // and electronic access to it was given
+	msgFromPatient       bool // secure messages: the patient's, the reply to it,
+	msgReply             bool // one to the patient,
+	msgToPatient         bool // and one to another provider including the patient
+	msgCopying           bool
 }
 
 func (t *translator) id(tag string) string {
@@ -263,15 +275,24 @@ func (t *translator) scenario(sc deck.Scenario) ([]Request, error) {
 			}
 		}
 	}
-	var reqs []Request
+	var reqs, later []Request
 	for _, f := range order {
 		rs, err := t.write(sc.Index, f)
 		if err != nil {
 			return nil, fmt.Errorf("patient %q provider %q: %w", f.patient, f.unit.TIN+f.unit.Provider, err)
 		}
 		reqs = append(reqs, rs...)
+		later = append(later, t.education(sc.Index, f)...)
+		msgs, err := t.messages(sc.Index, f)
+		if err != nil {
+			return nil, fmt.Errorf("patient %q provider %q: %w", f.patient, f.unit.TIN+f.unit.Provider, err)
+		}
+		later = append(later, msgs...)
 	}
-	return reqs, nil
+	if len(later) > 0 {
+		later[0].Settle = true
+	}
+	return append(reqs, later...), nil
 }
 
 // read adds one value of an entry to f.
@@ -373,6 +394,25 @@ func (f *facts) read(m meaning, v string, auto bool) error {
 		f.usedAPI = yes()
 	case factPGHD:
 		f.pghd = yes()
+	case factEduIdentified:
+		f.eduIdentified = yes()
+	case factEduProvided:
+		f.eduProvided = yes()
+	case factMsgFromPatient:
+		f.msgFromPatient = yes()
+	case factMsgReply:
+		f.msgReply = yes()
+	case factMsgToPatient:
+		f.msgToPatient = yes()
+	case factMsgCopying:
+		// RT5's automated numerator ("Steps for patients copied on a secure message
+		// to provider") is the numerator without the patients only copied on a
+		// message to a provider: the replay leaves those messages out.
+		if auto {
+			f.msgCopying = false
+		} else {
+			f.msgCopying = yes()
+		}
 	}
 	return err
 }
@@ -615,6 +655,80 @@ func (t *translator) write(scenario int, f *facts) ([]Request, error) {
 			pb[k] = v
 		}
 		reqs = append(reqs, post("pghd", pb))
+	}
+	return reqs, nil
+}
+
+// educationMaterial is the starter catalog's material every replayed provision gives:
+// the decks say only that education was identified and provided, not which.
+const educationMaterial = "type-2-diabetes"
+
+// education records the education the unit provided to the patient, as an integration
+// importing it from the source EHR would: dated three hours into the patient's slot on
+// the scenario's day, provided electronically (the portal), credited to the clinician
+// in the group or to the hospital, and identified by certified technology as the deck
+// says. Identified but not provided is nothing to record; provided without being
+// identified is a provision that does not count.
+func (t *translator) education(scenario int, f *facts) []Request {
+	if !f.eduProvided {
+		return nil
+	}
+	e := t.r.Entities
+	at := t.day(scenario).Add(time.Duration(f.order%48)*5*time.Minute + 3*time.Hour)
+	body := map[string]any{"id": t.id("edu"), "patient_id": t.patients[f.patient], "material_id": educationMaterial,
+		"channel": contract.ChannelPortal, "provided": at, "identified_by_system": f.eduIdentified}
+	if t.hospital {
+		body["ccn"] = e.CCN
+	} else {
+		body["npi"], body["tin"] = e.NPI[f.unit.Provider], e.TIN[f.unit.TIN]
+	}
+	return []Request{{Method: "POST", Path: "/education/v1/provisions", Body: body}}
+}
+
+// messages records the unit's secure messages with the patient as an integration
+// importing them from the source EHR would (messaging's POST /v1/threads/import),
+// four hours into the patient's slot on the scenario's day: the patient's message and
+// the clinician's reply to it, and a message to the patient, in one clinician thread;
+// a message to another provider including the patient in a consult thread. The sender
+// is the clinician, credited in the group (or, for a hospital, its first clinician
+// credited to the hospital's CCN).
+func (t *translator) messages(scenario int, f *facts) ([]Request, error) {
+	if f.msgReply && !f.msgFromPatient {
+		return nil, fmt.Errorf("a reply to a secure message the patient did not send")
+	}
+	e := t.r.Entities
+	pid := t.patients[f.patient]
+	at := t.day(scenario).Add(time.Duration(f.order%48)*5*time.Minute + 4*time.Hour)
+	npi := e.NPI[f.unit.Provider]
+	credit := map[string]any{"tin": e.TIN[f.unit.TIN]}
+	if t.hospital {
+		npi, credit = e.NPI["1"], map[string]any{"ccn": e.CCN}
+	}
+	clinician := map[string]any{"role": contract.RoleClinician, "id": npi}
+	var msgs []map[string]any
+	if f.msgFromPatient {
+		msgs = append(msgs, map[string]any{"sender": map[string]any{"role": contract.RolePatient, "id": pid}, "body": "A question", "sent": at})
+	}
+	if f.msgReply {
+		msgs = append(msgs, map[string]any{"sender": clinician, "body": "An answer", "reply_to": 0, "sent": at.Add(time.Hour)})
+	}
+	if f.msgToPatient {
+		msgs = append(msgs, map[string]any{"sender": clinician, "body": "A message", "sent": at.Add(2 * time.Hour)})
+	}
+	var reqs []Request
+	thread := func(kind string, clinicians []string, msgs []map[string]any) {
+		body := map[string]any{"patient_id": pid, "kind": kind, "clinic_id": e.Prefix + "-clinic",
+			"clinicians": clinicians, "subject": "Conformance", "messages": msgs}
+		for k, v := range credit {
+			body[k] = v
+		}
+		reqs = append(reqs, Request{Method: "POST", Path: "/messaging/v1/threads/import", Body: body, Key: t.id("thread")})
+	}
+	if len(msgs) > 0 {
+		thread("clinician", []string{npi}, msgs)
+	}
+	if f.msgCopying {
+		thread("consult", []string{npi, e.External}, []map[string]any{{"sender": clinician, "body": "About our patient", "sent": at.Add(3 * time.Hour)}})
 	}
 	return reqs, nil
 }

@@ -1,0 +1,2 @@
+ALTER TABLE provisions DROP COLUMN ccn;
+ALTER TABLE provisions DROP COLUMN tin;

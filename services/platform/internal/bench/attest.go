@@ -1,0 +1,312 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/attest-ehr/attest/libs/app"
+	"github.com/attest-ehr/attest/libs/broker"
+	"github.com/attest-ehr/attest/libs/measure"
+	"github.com/attest-ehr/attest/services/gateway"
+	"github.com/attest-ehr/attest/services/metrics"
+	"github.com/attest-ehr/attest/services/platform"
+	"github.com/attest-ehr/attest/services/platform/internal/generate"
+)
+
+// Attest is contestant C: the whole platform in this process, fed through records'
+// API, answering from metrics' own state through its API.
+type Attest struct {
+	Env    map[string]string
+	Year   int
+	Base   string // the platform's URL, once started
+	p      *platform.Platform
+	cancel context.CancelFunc
+	done   chan error
+	client *http.Client
+}
+
+func (a *Attest) getenv(k string) string { return a.Env[k] }
+
+// Start starts the platform (ATTEST_DATA_DIR, DATABASE_URL from Env).
+func (a *Attest) Start(ctx context.Context) error {
+	opts, err := platform.OptionsFromEnv(a.getenv)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p, err := platform.New(ctx, a.getenv, opts)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("(C): start the platform: %w", err)
+	}
+	addr := make(chan string, 1)
+	a.done = make(chan error, 1)
+	go func() { a.done <- p.Serve(ctx, func(s string) { addr <- s }) }()
+	select {
+	case s := <-addr:
+		a.Base = "http://" + s
+	case err := <-a.done:
+		cancel()
+		return fmt.Errorf("(C): the platform stopped before serving: %w", err)
+	}
+	a.p, a.cancel, a.client = p, cancel, &http.Client{Timeout: 2 * time.Minute}
+	return nil
+}
+
+// Stop stops the platform and closes it.
+func (a *Attest) Stop(ctx context.Context) error {
+	if a.p == nil {
+		return nil
+	}
+	a.cancel()
+	err := <-a.done
+	err = errors.Join(err, a.p.Close(ctx))
+	a.client.CloseIdleConnections()
+	a.p = nil
+	return err
+}
+
+// Ingest posts the generated files to records and waits until the pipeline settled.
+func (a *Attest) Ingest(ctx context.Context, dir string, progress io.Writer) (int64, error) {
+	n, err := generate.Post(ctx, generate.PostConfig{Dir: dir, URL: a.Base + "/records", Token: gateway.DemoServiceToken,
+		Workers: 16, Progress: progress})
+	if err != nil {
+		return n, fmt.Errorf("(C): post: %w", err)
+	}
+	return n, a.Settle(ctx, 10*time.Minute)
+}
+
+// Settle waits until everything written has gone through the pipeline.
+func (a *Attest) Settle(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	wait := 10 * time.Millisecond
+	for {
+		ok, err := a.p.Settled(ctx)
+		if err != nil {
+			return fmt.Errorf("(C): settle: %w", err)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("(C): the pipeline did not settle within %v", limit)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+func (a *Attest) get(ctx context.Context, path string, v url.Values, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.Base+path+"?"+v.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+gateway.DemoServiceToken)
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d: %s", path, resp.StatusCode, bytes.TrimSpace(body))
+	}
+	return json.Unmarshal(body, out)
+}
+
+func (a *Attest) query(s Spec, entity string, p Period) url.Values {
+	v := url.Values{"entity": {entity}, "program": {string(s.Program)}, "year": {strconv.Itoa(a.Year)},
+		"measure": {s.ID}, "as_of": {"final"}, "from": {p.From.Format(time.DateOnly)},
+		"to": {p.To.AddDate(0, 0, -1).Format(time.DateOnly)}}
+	if s.Variant != measure.NoVariant {
+		v.Set("variant", string(s.Variant))
+	}
+	return v
+}
+
+// Numbers is metrics' count of one measure for one entity.
+func (a *Attest) Numbers(ctx context.Context, s Spec, entity string, p Period) (num, den int, err error) {
+	var n struct{ Numerator, Denominator int }
+	err = a.get(ctx, "/metrics/v1/numbers", a.query(s, entity, p), &n)
+	return n.Numerator, n.Denominator, err
+}
+
+// members lists one side of a measure for one entity, every page.
+func (a *Attest) members(ctx context.Context, s Spec, entity string, p Period, which string) ([]string, error) {
+	v := a.query(s, entity, p)
+	v.Set("in", which)
+	v.Set("page_size", "1000")
+	out := []string{}
+	for {
+		var page struct {
+			Members []struct {
+				PatientID string `json:"patient_id"`
+				Object    string `json:"object"`
+			}
+			NextToken string `json:"next_token"`
+		}
+		if err := a.get(ctx, "/metrics/v1/members", v, &page); err != nil {
+			return nil, err
+		}
+		for _, m := range page.Members {
+			id := m.PatientID
+			if m.Object != "" {
+				id += "/" + m.Object
+			}
+			out = append(out, id)
+		}
+		if page.NextToken == "" {
+			return out, nil
+		}
+		v.Set("page_token", page.NextToken)
+	}
+}
+
+// Report reads every spec for every entity: the numbers and both member lists, and
+// checks that the counts and the lists agree.
+func (a *Attest) Report(ctx context.Context, specs []Spec, ents Entities, p Period, lists bool, tick func()) (Results, error) {
+	out := Results{}
+	for _, s := range specs {
+		for _, id := range ents[s.Kind] {
+			entity := s.Kind + ":" + id
+			num, den, err := a.Numbers(ctx, s, entity, p)
+			if err != nil {
+				return nil, fmt.Errorf("(C) %s %s: %w", s.Name(), entity, err)
+			}
+			var dl, nl []string
+			if lists {
+				if dl, err = a.members(ctx, s, entity, p, "denominator"); err != nil {
+					return nil, fmt.Errorf("(C) %s %s: %w", s.Name(), entity, err)
+				}
+				if nl, err = a.members(ctx, s, entity, p, "numerator"); err != nil {
+					return nil, fmt.Errorf("(C) %s %s: %w", s.Name(), entity, err)
+				}
+				if len(dl) != den || len(nl) != num {
+					return nil, fmt.Errorf("(C) %s %s: numbers %d/%d but member lists %d/%d", s.Name(), entity, num, den, len(nl), len(dl))
+				}
+			} else {
+				dl, nl = make([]string, den), make([]string, num) // counts only
+			}
+			out.put(Key{s, entity}, dl, nl)
+			if tick != nil {
+				tick()
+			}
+		}
+	}
+	return out, nil
+}
+
+// Freshness posts n new patients, each with one office visit of clinician entity
+// (TIN/NPI) in the year, and measures for each how long after records accepted the
+// visit metrics' PI_PEA_1 denominator for the entity changed.
+func (a *Attest) Freshness(ctx context.Context, tinNPI string, n int) ([]time.Duration, error) {
+	tin, npi, _ := cut(tinNPI)
+	spec := Spec{measure.MIPS, "PI_PEA_1", "", measure.TINNPI}
+	entity := measure.TINNPI + ":" + tinNPI
+	year := Year(a.Year)
+	var out []time.Duration
+	for i := range n {
+		_, den, err := a.Numbers(ctx, spec, entity, year)
+		if err != nil {
+			return nil, err
+		}
+		id := fmt.Sprintf("fresh-%06d", i+1)
+		if err := a.post(ctx, "patients", map[string]any{"id": id, "organization_id": "hs",
+			"mrn":  map[string]string{"system": generate.MRNSystem, "value": id},
+			"name": map[string]any{"given": []string{"Fresh"}, "family": "Probe"}, "birth_date": "1980-01-01", "sex": "female"}); err != nil {
+			return nil, err
+		}
+		start := time.Date(a.Year, time.June, 1+i%28, 10, 0, 0, 0, time.UTC)
+		if err := a.post(ctx, "encounters", map[string]any{"id": id + "-e1", "patient_id": id, "class": "office",
+			"start": start, "end": start.Add(20 * time.Minute), "rendering_npi": npi, "billing_tin": tin}); err != nil {
+			return nil, err
+		}
+		accepted := time.Now()
+		for {
+			_, d, err := a.Numbers(ctx, spec, entity, year)
+			if err != nil {
+				return nil, err
+			}
+			if d != den {
+				out = append(out, time.Since(accepted))
+				break
+			}
+			if time.Since(accepted) > time.Minute {
+				return nil, fmt.Errorf("(C) freshness: %s's denominator did not change within a minute", entity)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (a *Attest) post(ctx context.Context, kind string, body any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.Base+"/records/v1/"+kind, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+gateway.DemoServiceToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("POST %s: status %d: %s", kind, resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+// Replay rebuilds metrics' derived state from the topics, with the platform stopped:
+// what `attest replay metrics` does.
+func (a *Attest) Replay(ctx context.Context) (metrics.ReplayStats, error) {
+	env, err := app.EnvFrom(a.getenv)
+	if err != nil {
+		return metrics.ReplayStats{}, err
+	}
+	b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(env.DataDir, "broker"),
+		Partitions: env.Partitions, Topics: platform.Topics()})
+	if err != nil {
+		return metrics.ReplayStats{}, err
+	}
+	defer b.Close()
+	env.Brokers = b.Addrs()
+	in, err := app.OpenInfra(ctx, "attest", a.getenv, env)
+	if err != nil {
+		return metrics.ReplayStats{}, err
+	}
+	defer in.Close(context.WithoutCancel(ctx))
+	d, err := in.Deps(ctx, metrics.Name)
+	if err != nil {
+		return metrics.ReplayStats{}, err
+	}
+	cfg, err := metrics.ConfigFromEnv(a.getenv)
+	if err != nil {
+		return metrics.ReplayStats{}, err
+	}
+	return metrics.Replay(ctx, cfg, d)
+}
