@@ -30,9 +30,13 @@ func runConformance(ctx context.Context, args []string, getenv func(string) stri
 	fs.SetOutput(out)
 	var files decksFlag
 	fs.Var(&files, "deck", "a deck file, or a directory of decks, below an edition folder (e.g. .../2025/RT1/EP_RT1_G1.json); repeatable; default: every published deck")
+	source := fs.String("source", "reporting", "where the numbers are asked: reporting (the reports officers attest) or metrics (its numbers API, to tell the two apart when they differ)")
 	keep := fs.Bool("keep", false, "keep the data directory for inspection with the console (attest run with ATTEST_DATA_DIR set to it)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *source != "reporting" && *source != "metrics" {
+		return fmt.Errorf("--source: want reporting or metrics, got %q", *source)
 	}
 	decks, err := loadDecks(files)
 	if err != nil {
@@ -46,7 +50,11 @@ func runConformance(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return errors.Join(err, os.RemoveAll(dir))
 	}
-	res, runErr := conformancerun.Run(ctx, conformancerun.Config{Decks: decks, API: pl.API, Source: conformancerun.MetricsSource{C: pl.API},
+	var src conformancerun.Source = conformancerun.ReportingSource{C: pl.API}
+	if *source == "metrics" {
+		src = conformancerun.MetricsSource{C: pl.API}
+	}
+	res, runErr := conformancerun.Run(ctx, conformancerun.Config{Decks: decks, API: pl.API, Source: src,
 		Settled: pl.Settled, Out: out, Progress: os.Stderr})
 	closeErr := pl.Close()
 	fmt.Fprint(out, res.Summary())

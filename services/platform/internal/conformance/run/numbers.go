@@ -132,6 +132,48 @@ func (s MetricsSource) Measures(ctx context.Context, program string, year int, e
 	return out.Measures, nil
 }
 
+// ReportingSource asks reporting's reports API (GET /reporting/v1/reports), which
+// counts every measure of the rule book from reporting's own copy of the facts metrics
+// publishes: the numbers a compliance officer attests. The measure catalog (titles,
+// variants) still comes from metrics' catalog API, the same library's catalog.
+type ReportingSource struct{ C *Client }
+
+// Numbers implements Source: the measure's row of the entity's report for the whole
+// year, counted as final. Medicaid Stage 3 (2019–2021) allows exactly a continuous 90
+// days, so reporting refuses a whole-year report for it; ONC's 2023 decks expect
+// whole-year counts, which metrics' numbers API gives for any period.
+func (s ReportingSource) Numbers(ctx context.Context, q Query) (Numbers, error) {
+	if q.Program == "mu-stage3" {
+		return MetricsSource(s).Numbers(ctx, q)
+	}
+	v := url.Values{"entity": {q.Entity}, "program": {q.Program}, "year": {strconv.Itoa(q.Year)},
+		"from": {fmt.Sprintf("%d-01-01", q.Year)}, "to": {fmt.Sprintf("%d-12-31", q.Year)}, "as_of": {"final"}}
+	if q.Variant != "" {
+		v.Set("variant", q.Variant)
+	}
+	var r struct {
+		Measures []struct {
+			ID          string `json:"id"`
+			Numerator   int    `json:"numerator"`
+			Denominator int    `json:"denominator"`
+		} `json:"measures"`
+	}
+	if err := s.C.Do(ctx, http.MethodGet, "/reporting/v1/reports?"+v.Encode(), "", nil, &r); err != nil {
+		return Numbers{}, err
+	}
+	for _, m := range r.Measures {
+		if m.ID == q.Measure {
+			return Numbers{Numerator: m.Numerator, Denominator: m.Denominator}, nil
+		}
+	}
+	return Numbers{}, fmt.Errorf("reporting's %s %d report for %s has no measure %s", q.Program, q.Year, q.Entity, q.Measure)
+}
+
+// Measures implements Source with metrics' catalog.
+func (s ReportingSource) Measures(ctx context.Context, program string, year int, entityKind string) ([]Measure, error) {
+	return MetricsSource(s).Measures(ctx, program, year, entityKind)
+}
+
 // sameTitle compares a deck's measure name with a catalog title, ignoring case,
 // spacing and punctuation.
 func sameTitle(a, b string) bool {

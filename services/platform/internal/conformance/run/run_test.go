@@ -40,7 +40,7 @@ func TestEveryDeck(t *testing.T) {
 		}
 	}()
 	var out strings.Builder
-	res, err := run.Run(ctx, run.Config{Decks: decks, API: pl.API, Source: run.MetricsSource{C: pl.API}, Settled: pl.Settled, Out: &out})
+	res, err := run.Run(ctx, run.Config{Decks: decks, API: pl.API, Source: run.ReportingSource{C: pl.API}, Settled: pl.Settled, Out: &out})
 	for _, l := range res.Lines {
 		switch {
 		case l.Status == run.Fail:
