@@ -165,8 +165,13 @@ func ReportingPeriod(p Program, year int, e EntityType, firstYear bool) (PeriodR
 	case year == 2015 && hospital:
 		return PeriodRule{Kind: ContinuousDays, Days: 90, Start: day(2014, time.October, 1), End: day(2015, time.December, 31),
 			Source: "80 FR 62761: any continuous 90 days from Oct 1 2014 to Dec 31 2015"}, nil
-	case year >= 2015 && year <= 2021:
+	case year >= 2015 && year <= 2018:
 		return cy(90, false, "80 FR 62761 and the CY2017 OPPS rule: any continuous 90 days in the calendar year"), nil
+	case year >= 2019 && year <= 2021:
+		// From 2019 CMS wrote "a minimum of any continuous 90-day period" for Medicaid EPs
+		// and hospitals alike (CMS's 2019 reminder via [TORTOLANO-2019]; the FY 2020
+		// Medicaid PI requirements), so a longer period, up to the year, is allowed.
+		return cy(90, true, "CY2019 PFS / FY2019 IPPS rules: a minimum of any continuous 90 days in the calendar year (2019–2021)"), nil
 	}
 	return PeriodRule{}, errs.Field(errs.Invalid, "year", "%s has no reporting period for %s in %d", p, e, year)
 }

@@ -139,9 +139,12 @@ func (s MetricsSource) Measures(ctx context.Context, program string, year int, e
 type ReportingSource struct{ C *Client }
 
 // Numbers implements Source: the measure's row of the entity's report for the whole
-// year, counted as final. Medicaid Stage 3 (2019–2021) allows exactly a continuous 90
-// days, so reporting refuses a whole-year report for it; ONC's 2023 decks expect
-// whole-year counts, which metrics' numbers API gives for any period.
+// year, counted as final. Medicaid Stage 3 values are the exception: where a measure's
+// volume is under its exclusion's bound and the measure is not met (CPOE with fewer
+// than 100 orders, e-prescribing with fewer than 100 prescriptions), the report claims
+// the exclusion in place of the numbers, as an attestation does, while the 2023 decks
+// expect the counted numbers; metrics' numbers API gives them (the same
+// membership.Count over the same facts).
 func (s ReportingSource) Numbers(ctx context.Context, q Query) (Numbers, error) {
 	if q.Program == "mu-stage3" {
 		return MetricsSource(s).Numbers(ctx, q)
