@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,9 +28,7 @@ type Attest struct {
 	Env    map[string]string
 	Year   int
 	Base   string // the platform's URL, once started
-	p      *platform.Platform
-	cancel context.CancelFunc
-	done   chan error
+	p      *platform.Running
 	client *http.Client
 }
 
@@ -39,27 +36,11 @@ func (a *Attest) getenv(k string) string { return a.Env[k] }
 
 // Start starts the platform (ATTEST_DATA_DIR, DATABASE_URL from Env).
 func (a *Attest) Start(ctx context.Context) error {
-	opts, err := platform.OptionsFromEnv(a.getenv)
+	p, err := platform.Start(ctx, a.getenv)
 	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	p, err := platform.New(ctx, a.getenv, opts)
-	if err != nil {
-		cancel()
 		return fmt.Errorf("(C): start the platform: %w", err)
 	}
-	addr := make(chan string, 1)
-	a.done = make(chan error, 1)
-	go func() { a.done <- p.Serve(ctx, func(s string) { addr <- s }) }()
-	select {
-	case s := <-addr:
-		a.Base = "http://" + s
-	case err := <-a.done:
-		cancel()
-		return fmt.Errorf("(C): the platform stopped before serving: %w", err)
-	}
-	a.p, a.cancel, a.client = p, cancel, &http.Client{Timeout: 2 * time.Minute}
+	a.p, a.Base, a.client = p, p.URL, &http.Client{Timeout: 2 * time.Minute}
 	return nil
 }
 
@@ -68,9 +49,7 @@ func (a *Attest) Stop(ctx context.Context) error {
 	if a.p == nil {
 		return nil
 	}
-	a.cancel()
-	err := <-a.done
-	err = errors.Join(err, a.p.Close(ctx))
+	err := a.p.Stop(ctx)
 	a.client.CloseIdleConnections()
 	a.p = nil
 	return err

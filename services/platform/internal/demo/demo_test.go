@@ -109,34 +109,14 @@ func startPlatform(t *testing.T) string {
 	t.Helper()
 	env := map[string]string{"ATTEST_DATA_DIR": t.TempDir(), "ATTEST_HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
 		"GATEWAY_DEMO": "true"}
-	getenv := func(k string) string { return env[k] }
-	opts, err := platform.OptionsFromEnv(getenv)
+	p, err := platform.Start(context.Background(), func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p, err := platform.New(ctx, getenv, opts)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, func(a string) { addr <- a }) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		if err := p.Close(context.Background()); err != nil {
-			t.Errorf("Close: %v", err)
+		if err := p.Stop(context.Background()); err != nil {
+			t.Errorf("Stop: %v", err)
 		}
 	})
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case err := <-done:
-		t.Fatalf("platform stopped before serving: %v", err)
-		return ""
-	}
+	return p.URL
 }

@@ -15,10 +15,8 @@ import (
 // broker, SQLite files under its data directory (unless the environment names other
 // infrastructure), the demo service account, listening on a free local port.
 type Platform struct {
-	p    *platform.Platform
-	API  *Client
-	stop context.CancelFunc
-	done chan error
+	p   *platform.Running
+	API *Client
 }
 
 // Start starts the platform on dataDir. getenv supplies anything else (DATABASE_URL,
@@ -43,28 +41,12 @@ func Start(ctx context.Context, dataDir string, getenv func(string) string) (*Pl
 		}
 		return getenv(k)
 	}
-	opts, err := platform.OptionsFromEnv(env)
+	p, err := platform.Start(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	p, err := platform.New(ctx, env, opts)
-	if err != nil {
-		return nil, err
-	}
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(sctx, func(a string) { addr <- a }) }()
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case err := <-done:
-		cancel()
-		return nil, errors.Join(fmt.Errorf("platform stopped before serving: %w", err), p.Close(context.WithoutCancel(ctx)))
-	}
-	pl := &Platform{p: p, stop: cancel, done: done,
-		API: &Client{Base: base, Token: gateway.DemoServiceToken, HTTP: &http.Client{Timeout: 30 * time.Second}}}
+	pl := &Platform{p: p,
+		API: &Client{Base: p.URL, Token: gateway.DemoServiceToken, HTTP: &http.Client{Timeout: 30 * time.Second}}}
 	if err := pl.ready(ctx); err != nil {
 		return nil, errors.Join(err, pl.Close())
 	}
@@ -97,8 +79,4 @@ func (pl *Platform) Settled(ctx context.Context) (bool, error) { return pl.p.Set
 func (pl *Platform) DataDir() string { return pl.p.DataDir() }
 
 // Close stops the platform and releases everything it holds.
-func (pl *Platform) Close() error {
-	pl.stop()
-	err := <-pl.done
-	return errors.Join(err, pl.p.Close(context.Background()))
-}
+func (pl *Platform) Close() error { return pl.p.Stop(context.Background()) }
