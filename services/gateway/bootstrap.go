@@ -180,8 +180,14 @@ const (
 	DemoPassword     = "attest-demo-password"
 	DemoTOTPSecret   = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 	DemoServiceToken = "atk_demo-service-account-token-not-a-secret"
-	DemoClinic       = "demo-clinic"
-	DemoNPI          = "1234567893"
+	// DemoClinic is the demo administrator's clinic: the first clinic of the demo
+	// health system, whose organization internal/generate names "clinic1" (its IDs are
+	// stable for every seed). Clinics are organizations, as records gives them to
+	// patients, so the administrator's scope covers that clinic's patients and — from
+	// records' directory (internal/clinicdir) — its group's TIN and the clinicians who
+	// bill under it, as soon as the demo is loaded.
+	DemoClinic = "clinic1"
+	DemoNPI    = "1234567893"
 )
 
 func demo(ctx context.Context, accounts *account.Store, l *audit.Log) error {

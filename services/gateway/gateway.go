@@ -32,6 +32,7 @@ import (
 	"github.com/attest-ehr/attest/services/gateway/internal/access"
 	"github.com/attest-ehr/attest/services/gateway/internal/account"
 	"github.com/attest-ehr/attest/services/gateway/internal/audit"
+	"github.com/attest-ehr/attest/services/gateway/internal/clinicdir"
 	"github.com/attest-ehr/attest/services/gateway/internal/console"
 	"github.com/attest-ehr/attest/services/gateway/internal/guard"
 	"github.com/attest-ehr/attest/services/gateway/internal/policy"
@@ -205,6 +206,7 @@ type App struct {
 	access  *access.Log
 	audit   *audit.Log
 	dir     *patientdir.Directory
+	clinics *clinicdir.Directory
 	handler http.Handler
 }
 
@@ -235,13 +237,14 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := policy.New(policy.Rules(), accounts)
+	clinics := clinicdir.New(d.DB, "gateway.clinics", d.Log)
+	table, err := policy.New(policy.Rules(), scopeDirectory{Store: accounts, clinics: clinics})
 	if err != nil {
 		return nil, err
 	}
 	g := guard.New(table, si, auditLog, d.Log)
 	a := &App{deps: d, access: access.New(d.DB, d.Log), audit: auditLog,
-		dir: patientdir.New(d.DB, "gateway.patients", d.Log)}
+		dir: patientdir.New(d.DB, "gateway.patients", d.Log), clinics: clinics}
 
 	mux := http.NewServeMux()
 	var routed []string
@@ -271,7 +274,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	api := &api{accounts: accounts, audit: auditLog, db: d.DB, key: key, log: d.Log}
 	c := console.New(console.Options{Services: routed, Client: client, Log: d.Log,
 		Audit:         func(ctx context.Context, q audit.Query) ([]audit.Record, error) { return audit.List(ctx, d.DB, q) },
-		EntityClinics: accounts.EntityClinics})
+		EntityClinics: clinics.EntityClinics})
 	handlers := map[string]http.Handler{
 		"signin.form":               http.HandlerFunc(si.Form),
 		"signin":                    http.HandlerFunc(si.SignIn),
@@ -306,6 +309,17 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	// gateway's own handlers bound what they read.
 	a.handler = cop.Handler(securityHeaders(mux))
 	return a, nil
+}
+
+// scopeDirectory answers the policy's scope questions: patients' clinics and PHI
+// grants from the accounts store, entities' clinics from the clinic directory.
+type scopeDirectory struct {
+	*account.Store
+	clinics *clinicdir.Directory
+}
+
+func (s scopeDirectory) EntityClinics(ctx context.Context, entity string) ([]string, error) {
+	return s.clinics.EntityClinics(ctx, entity)
 }
 
 // ownRoutes registers the gateway's own pages and API from the policy table: every
@@ -361,14 +375,17 @@ func migrate(ctx context.Context, d Deps) error {
 // /gateway/v1/…, /healthz and /readyz.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Run writes the access and audit logs and keeps the patient directory (for scope
-// checks) current until ctx is done.
+// Run writes the access and audit logs and keeps the patient and clinic directories
+// (for scope checks) current until ctx is done.
 func (a *App) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.access.Run(ctx) })
 	g.Go(func() error { return a.audit.Run(ctx) })
 	g.Go(func() error {
 		return event.Consume(ctx, a.deps.Events(), event.ConsumerConfig{Group: a.dir.Group(), Topics: patientdir.Topics}, a.dir)
+	})
+	g.Go(func() error {
+		return event.Consume(ctx, a.deps.Events(), event.ConsumerConfig{Group: a.clinics.Group(), Topics: clinicdir.Topics}, a.clinics)
 	})
 	return g.Wait()
 }

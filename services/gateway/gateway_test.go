@@ -21,6 +21,7 @@ import (
 	"github.com/attest-ehr/attest/libs/broker"
 	"github.com/attest-ehr/attest/libs/cache/cachetest"
 	"github.com/attest-ehr/attest/libs/contract"
+	"github.com/attest-ehr/attest/libs/event"
 	"github.com/attest-ehr/attest/libs/principal"
 	"github.com/attest-ehr/attest/libs/store"
 	"github.com/attest-ehr/attest/libs/store/storetest"
@@ -45,6 +46,8 @@ type gw struct {
 	seen *[]string // principals the fake services were called with
 	cfg  gateway.Config
 	db   *store.DB
+	// events reaches the gateway's broker, for tests that publish records' events.
+	events event.Config
 }
 
 func start(t *testing.T, db *store.DB, env map[string]string) gw {
@@ -57,7 +60,8 @@ func start(t *testing.T, db *store.DB, env map[string]string) gw {
 func startWith(t testing.TB, db *store.DB, env map[string]string, seen *[]string, local map[string]http.Handler) gw {
 	t.Helper()
 	ctx := context.Background()
-	b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Partitions: 1, Topics: []string{contract.TopicPatient}})
+	b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Partitions: 1,
+		Topics: []string{contract.TopicPatient, contract.TopicGroup, contract.TopicClinician, contract.TopicHospital}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +92,7 @@ func startWith(t testing.TB, db *store.DB, env map[string]string, seen *[]string
 			t.Errorf("Run: %v", err)
 		}
 	})
-	return gw{url: srv.URL, seen: seen, cfg: cfg, db: db}
+	return gw{url: srv.URL, seen: seen, cfg: cfg, db: db, events: d.Events()}
 }
 
 // client follows no redirects, so tests see each answer.

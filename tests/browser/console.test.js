@@ -19,7 +19,7 @@ const shots = process.env.SCREENSHOTS;
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 let platform, browser, profile;
-let tin, otherTin; // two generated groups: the demo clinic gets the first
+let tin, otherTin; // the demo administrator's clinic's TIN (clinic1's group) and another clinic's
 
 before(async () => {
   platform = await start({ idle: IDLE_SECONDS + 's', year: YEAR });
@@ -27,7 +27,10 @@ before(async () => {
   browser = await launchChromium(profile);
   const groups = (await platform.api('/records/v1/groups?limit=100')).items.filter((g) => g.organization_id.startsWith('clinic'));
   assert.ok(groups.length >= 2, 'the generator made at least two clinics');
-  [tin, otherTin] = [groups[0].tin, groups[1].tin];
+  // The demo administrator's clinic is clinic1: records' directory puts its group's TIN
+  // and the clinicians billing under it in that clinic, without any mapping by hand.
+  tin = groups.find((g) => g.organization_id === 'clinic1').tin;
+  otherTin = groups.find((g) => g.organization_id !== 'clinic1').tin;
   if (shots) fs.mkdirSync(shots, { recursive: true });
 });
 
@@ -165,9 +168,9 @@ test('compliance officer: tiles, trend, drill-down, worklist, freeze, audit expo
     assert.match(csv, /^seq,at,actor,action,patient_id,remote,outcome,detail,hash\n/);
     assert.match(csv, /,signin,/);
 
-    // Give the demo clinic a generated group, for the clinic administrator.
-    const res = await page.request.post(`${platform.base}/gateway/v1/clinics/demo-clinic/entities`, {
-      data: { entity: 'tin:' + tin }, headers: { 'X-CSRF-Token': await csrf(page) } });
+    // An officer can still map an extra entity to a clinic by hand (audited).
+    const res = await page.request.post(`${platform.base}/gateway/v1/clinics/clinic1/entities`, {
+      data: { entity: 'npi:1234567893' }, headers: { 'X-CSRF-Token': await csrf(page) } });
     assert.equal(res.status(), 201, await res.text());
   } finally {
     await context.close();
@@ -180,6 +183,11 @@ test('clinic administrator: own clinics only, live KPIs, tablet width', async ()
     await page.goto(`${platform.base}/engagement?from=${YEAR}-01-01&to=${YEAR}-12-31`);
     const clinics = await page.locator('table.kpis').first().locator('tbody th').allInnerTexts();
     assert.deepEqual(clinics, ['tin:' + tin], 'only the administrator\'s clinic');
+    // The clinician table: the demo clinic's clinicians, each at the demo clinic.
+    const clinicianRows = page.locator('table.kpis', { has: page.locator('caption', { hasText: 'By clinician' }) }).locator('tbody tr');
+    const rows = await clinicianRows.evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent.trim())));
+    assert.ok(rows.length > 0 && rows.every((r) => /^\d{10}$/.test(r[0]) && r[1] === 'tin:' + tin),
+      'the clinician table has the demo clinic\'s clinicians: ' + JSON.stringify(rows.slice(0, 3)));
     await page.getByText(/Live updates: connected/).waitFor({ timeout: 10000 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no sideways scrolling on a tablet (${overflow}px)`);

@@ -382,24 +382,6 @@ func (s *Store) AddClinicEntity(ctx context.Context, clinic, entity string) erro
 	return nil
 }
 
-// EntityClinics returns the clinics an entity reports for.
-func (s *Store) EntityClinics(ctx context.Context, entity string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT clinic FROM clinic_entities WHERE entity = ? ORDER BY clinic`, entity)
-	if err != nil {
-		return nil, fmt.Errorf("account: entity clinics: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, fmt.Errorf("account: entity clinics: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
 // PatientClinic returns the organization records gave the patient, from the patient
 // directory the gateway keeps (libs/patientdir); an unknown patient is errs.NotFound.
 func (s *Store) PatientClinic(ctx context.Context, patientID string) (string, error) {

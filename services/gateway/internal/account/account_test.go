@@ -168,9 +168,6 @@ func TestStore(t *testing.T) {
 		if err := s.AddClinicEntity(ctx, "north", "npi:1234567890"); errs.KindOf(err) != errs.Invalid {
 			t.Errorf("an invalid NPI: %v", err)
 		}
-		if cs, err := s.EntityClinics(ctx, "npi:1234567893"); err != nil || len(cs) != 1 || cs[0] != "north" {
-			t.Errorf("EntityClinics: %v %v", cs, err)
-		}
 		if _, err := s.PatientClinic(ctx, "p-unknown"); errs.KindOf(err) != errs.NotFound {
 			t.Errorf("unknown patient: %v", err)
 		}

@@ -132,7 +132,10 @@ func (c *Console) engagement(r *http.Request) (engagementPage, int) {
 		p.Clinics = append(p.Clinics, clinicKPI{KPIRow: row, Response: hours(row.ResponseMedian),
 			ResponseP90: hours(row.ResponseP90), Wipe: share(row.WipeCompliance)})
 	}
-	byClinician, err := c.api.kpis(ctx, p.From, p.To, "clinician")
+	// Clinicians by clinic: what each clinician did at each clinic (a clinician may
+	// bill under several), so an administrator sees their clinics' share of it and
+	// the clinic decides the row's scope like the clinic table's.
+	byClinician, err := c.api.kpis(ctx, p.From, p.To, "clinic,clinician")
 	if err == nil {
 		for _, row := range keep(byClinician.Rows) {
 			if row.Clinician != "" {
