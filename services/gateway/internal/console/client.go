@@ -18,12 +18,16 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/httpapi"
+	"github.com/attest-ehr/attest/services/gateway/internal/guard"
 )
 
 // Entity is a reporting entity as the APIs write it.
@@ -279,7 +283,11 @@ func (s selection) values() url.Values {
 }
 
 // api is the console's client of the services.
-type api struct{ c *http.Client }
+type api struct {
+	c *http.Client
+	// kpi lets identical KPI reads in flight at the same moment share one answer.
+	kpi *singleflight.Group
+}
 
 // report: GET /reporting/v1/reports?program=&year=&entity=&from=&to= (assumed: the
 // report.Report JSON).
@@ -406,10 +414,31 @@ func (a api) members(ctx context.Context, s selection, measure, variant, in, tok
 }
 
 // kpis: GET /metrics/v1/kpis?from=&to=&by=.
+//
+// Each answer is metrics adding up every KPI row of the period, and many people open
+// the engagement page at once (the same three reports each): identical reads that
+// arrive while one is in flight wait for it and share its answer instead of asking
+// again. The answer is never kept after that, so it is as current as a read of its
+// own. metrics.kpis.read is organization-wide for every kind it admits (the policy
+// test TestKPIReadIsOrganizationWide), so the policy's answer depends on the
+// caller's kind alone, which is part of the key; callers without a session never
+// share.
 func (a api) kpis(ctx context.Context, from, to, by string) (KPIReport, error) {
-	q := url.Values{"from": {from}, "to": {to}, "by": {by}}
-	var k KPIReport
-	err := a.get(ctx, "http://metrics/v1/kpis?"+q.Encode(), &k)
+	u := "http://metrics/v1/kpis?" + url.Values{"from": {from}, "to": {to}, "by": {by}}.Encode()
+	read := func(ctx context.Context) (KPIReport, error) {
+		var k KPIReport
+		err := a.get(ctx, u, &k)
+		return k, err
+	}
+	caller, ok := guard.CallerFrom(ctx)
+	if !ok || a.kpi == nil {
+		return read(ctx)
+	}
+	// The shared read must not end when the first caller goes away: the others wait on it.
+	v, err, _ := a.kpi.Do(string(caller.Principal.Kind)+" "+u, func() (any, error) { return read(context.WithoutCancel(ctx)) })
+	k := v.(KPIReport)
+	// Callers filter the rows in place: each gets its own slice.
+	k.Rows = slices.Clone(k.Rows)
 	return k, err
 }
 

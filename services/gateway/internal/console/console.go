@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/principal"
 	"github.com/attest-ehr/attest/services/gateway/internal/audit"
@@ -64,7 +66,7 @@ func New(o Options) *Console {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	c := &Console{opts: o, api: api{c: o.Client}, pages: map[string]*template.Template{}}
+	c := &Console{opts: o, api: api{c: o.Client, kpi: &singleflight.Group{}}, pages: map[string]*template.Template{}}
 	// The layout and the KPI section (a page of its own for live updates, and part
 	// of the engagement page) are shared; every other file is a page.
 	base := template.Must(template.New("").ParseFS(templates, "templates/layout.html", "templates/kpis.html"))

@@ -370,3 +370,22 @@ func TestNewRefusesConflicts(t *testing.T) {
 		t.Fatal("conflicting patterns accepted")
 	}
 }
+
+// TestKPIReadIsOrganizationWide: the console lets identical KPI reads in flight at
+// once share one answer among callers of the same kind (console's api.kpis), which is
+// right only while the rule's scope for every kind it admits is the organization, so
+// that the decision depends on the kind alone. A narrower scope must change that.
+func TestKPIReadIsOrganizationWide(t *testing.T) {
+	for _, r := range policy.Rules() {
+		if r.Action != "metrics.kpis.read" {
+			continue
+		}
+		for kind, scope := range r.Roles {
+			if scope != policy.Org {
+				t.Errorf("metrics.kpis.read is %v for %s: console's shared KPI reads would cross scopes", scope, kind)
+			}
+		}
+		return
+	}
+	t.Fatal("no metrics.kpis.read rule")
+}
