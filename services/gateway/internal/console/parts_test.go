@@ -192,6 +192,11 @@ func TestEngagementScope(t *testing.T) {
 	kpis := map[string]any{"rows": []map[string]any{
 		{"clinic": "tin:111111111", "portal_users": 4, "week": "2025-03-03"},
 		{"clinic": "tin:222222222", "portal_users": 9, "week": "2025-03-03"},
+		// Clinicians by clinic: the clinic decides the row's scope, so a clinician
+		// billing under both TINs shows only their work at the administrator's clinic.
+		{"clinic": "tin:111111111", "clinician": "1234567893", "access_provisioned": 5},
+		{"clinic": "tin:222222222", "clinician": "1679576722", "access_provisioned": 6},
+		{"clinician": "1245319599", "access_provisioned": 7}, // no clinic: its NPI's clinics decide
 	}}
 	c := newConsole(t, fakeAPI{"metrics/v1/kpis": kpis})
 	admin := principal.Principal{Kind: principal.ClinicAdmin, ID: "u-2", Clinics: []string{"north"}}
@@ -203,7 +208,8 @@ func TestEngagementScope(t *testing.T) {
 		want   []string
 		reject []string
 	}{
-		{"admin sees their clinic", admin, "/engagement", 200, []string{"tin:111111111", "in your clinics"}, []string{"tin:222222222"}},
+		{"admin sees their clinic", admin, "/engagement", 200, []string{"tin:111111111", "in your clinics", "1234567893"},
+			[]string{"tin:222222222", "1679576722", "1245319599"}},
 		{"admin refused another clinic", admin, "/engagement?clinic=tin:222222222", 403, []string{"not one of yours"}, []string{"portal_users"}},
 		{"officer sees every clinic", officer, "/engagement", 200, []string{"tin:111111111", "tin:222222222", "Portal users per week"}, nil},
 		{"bad date", officer, "/engagement?from=soon", 400, []string{"<code>from</code>"}, nil},
