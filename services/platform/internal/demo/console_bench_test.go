@@ -179,7 +179,7 @@ func settle(b *testing.B, p *platform.Running) {
 }
 
 // clinicTIN is the TIN of organization org's group, from the generated groups file.
-func clinicTIN(b *testing.B, dir, org string) string {
+func clinicTIN(b testing.TB, dir, org string) string {
 	b.Helper()
 	f, err := os.Open(filepath.Join(dir, generate.FileName("groups")))
 	if err != nil {
@@ -207,7 +207,7 @@ var noRedirect = func(*http.Request, []*http.Request) error { return http.ErrUse
 
 // signIn posts the sign-in form from a loopback address of its own (the gateway
 // limits sign-in attempts per address) and returns the session cookie.
-func signIn(b *testing.B, base, username, password, secret string, from net.IP) string {
+func signIn(b testing.TB, base, username, password, secret string, from net.IP) string {
 	b.Helper()
 	c, err := totp.GenerateCodeCustom(secret, time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 	if err != nil {
@@ -231,7 +231,7 @@ func signIn(b *testing.B, base, username, password, secret string, from net.IP) 
 	return ""
 }
 
-func signInDemo(b *testing.B, base, username string) string {
+func signInDemo(b testing.TB, base, username string) string {
 	return signIn(b, base, username, gateway.DemoPassword, gateway.DemoTOTPSecret, net.IPv4(127, 0, 2, 1))
 }
 
