@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/errs"
@@ -287,7 +288,16 @@ func (c *Console) Panel(w http.ResponseWriter, r *http.Request) {
 	case "best-window":
 		for _, days := range []int{90, 180} {
 			win, err := c.api.bestWindow(ctx, ch.selection(), days)
-			data.Windows = append(data.Windows, windowRow{Days: days, W: win, Problem: problemOf(err, "The best window")})
+			row := windowRow{Days: days, W: win}
+			if errs.KindOf(err) == errs.Invalid && errs.FieldOf(err) == "days" {
+				// The program's rule has no period of this length (MIPS PI 2025 asks for
+				// 180 days, Medicaid 2021 for 90): not a mistake of the person's input,
+				// a length that does not apply, said with the rule's reason.
+				row.NotApplicable = strings.TrimPrefix(err.Error(), "days: ")
+			} else {
+				row.Problem = problemOf(err, "The best window")
+			}
+			data.Windows = append(data.Windows, row)
 		}
 	case "forecast":
 		f, err := c.api.forecast(ctx, ch.selection())
@@ -308,9 +318,10 @@ func (c *Console) Panel(w http.ResponseWriter, r *http.Request) {
 }
 
 type windowRow struct {
-	Days    int
-	W       BestWindow
-	Problem *problem
+	Days          int
+	W             BestWindow
+	Problem       *problem
+	NotApplicable string // why the program has no period of this length
 }
 
 // spark draws a measure's rate in each of the last 12 weeks of the period.

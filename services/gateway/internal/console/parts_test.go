@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"math"
+	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
@@ -327,5 +329,32 @@ func TestWindowAndForecastPanels(t *testing.T) {
 				t.Errorf("%s lacks %q:\n%s", name, w, rec.Body.String())
 			}
 		}
+	}
+}
+
+// TestBestWindowLengthTheProgramRefuses: reporting refuses a window length the
+// program's rule does not have (MIPS PI 2025: 180 days, not 90) with an error on
+// "days"; the panel says the length does not apply, with the rule's reason, and still
+// shows the length that does — not an input error the person cannot fix.
+func TestBestWindowLengthTheProgramRefuses(t *testing.T) {
+	c := newConsole(t, fakeAPI{"reporting/v1/best-window": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("days") == "90" {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":{"code":"invalid","field":"days","message":"90 days breaks the rule: at least 180 continuous days within 2025-01-01–2025-12-31"}}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"days":180,"windows_evaluated":186,"best":{"from":"2025-06-25","to":"2025-12-21","pass":true,"required_met":4,"required_total":4}}`)
+	})})
+	rec := asPath(officer, c.Panel, "/panels/best-window?program=mips-pi&year=2025&entity=tin:111111111", "best-window")
+	body := rec.Body.String()
+	for _, w := range []string{"Not a reporting period of this program: 90 days breaks the rule: at least 180 continuous days",
+		"2025-06-25 to 2025-12-21: ✔ passes"} {
+		if !strings.Contains(body, w) {
+			t.Errorf("lacks %q:\n%s", w, body)
+		}
+	}
+	if strings.Contains(body, "check the input") {
+		t.Errorf("a length the program does not have is shown as an input error:\n%s", body)
 	}
 }
