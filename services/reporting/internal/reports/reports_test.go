@@ -276,3 +276,57 @@ func TestAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestIncentiveFromPaymentInputs checks the incentive a Meaningful Use report shows
+// from the entity's payment inputs: computed with its explanation (not earned when
+// the period does not make a meaningful user), and a note naming what to enter when
+// the inputs are absent or incomplete.
+func TestIncentiveFromPaymentInputs(t *testing.T) {
+	c := computer(t)
+	ctx := context.Background()
+	hospital := contract.Entity{Kind: contract.EntityCCN, ID: "123456"}
+	n := func(v int64) *int64 { return &v }
+	q := reports.Query{Program: rulebook.ModifiedStage2, Year: 2015, Entity: hospital, EntityType: rulebook.EH,
+		From: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2015, 3, 31, 0, 0, 0, 0, time.UTC),
+		Variant: measure.ControlledExcluded}
+	in := contract.PaymentInputs{PaymentInputsID: "pay-1", Entity: hospital, Year: 2015,
+		PaymentFigures: contract.PaymentFigures{Program: contract.IncentiveMedicare, FirstPaymentYear: 2013,
+			Discharges: n(10000), MedicarePartADays: n(35000), TotalInpatientDays: n(100000),
+			TotalChargesCents: n(100_000_000), CharityChargesCents: n(10_000_000)}}
+
+	src := memory(nil, nil, nil)
+	got, err := c.Compute(ctx, src, q, nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Report.Incentive != nil || !strings.Contains(strings.Join(got.Report.Notes, " "), "Medicare hospital incentive for 2015 is not computed: enter payment inputs for the year") {
+		t.Errorf("no inputs: incentive %+v, notes %v", got.Report.Incentive, got.Report.Notes)
+	}
+
+	partial := in
+	partial.Discharges = nil
+	src.Apply(facts.Change{Op: facts.PutPaymentInputs, ID: partial.PaymentInputsID, Entity: hospital, Payment: partial})
+	got, err = c.Compute(ctx, src, q, nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Report.Incentive != nil || !strings.Contains(strings.Join(got.Report.Notes, " "), "enter discharges in records' payment inputs") {
+		t.Errorf("no discharges: incentive %+v, notes %v", got.Report.Incentive, got.Report.Notes)
+	}
+
+	// 3,770,200 × 7/18 × ½ (FY2015 for a FY2013 starter) × 98% = $718,432.56; the
+	// period (no facts) does not make a meaningful user, so nothing is earned.
+	src.Apply(facts.Change{Op: facts.PutPaymentInputs, ID: in.PaymentInputsID, Entity: hospital, Payment: in})
+	got, err = c.Compute(ctx, src, q, nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := got.Report.Incentive
+	if inc == nil || inc.Kind != "incentive" || inc.PaymentYear != 2015 || inc.Amount == nil || *inc.Amount != 0 || got.Report.Pass {
+		t.Fatalf("incentive %+v (pass %v)", inc, got.Report.Pass)
+	}
+	steps := strings.Join(inc.Explanation.Steps, "\n")
+	if !strings.Contains(steps, "$718,432.56") || !strings.Contains(inc.Outcome, "not earned") {
+		t.Errorf("incentive outcome %q, steps:\n%s", inc.Outcome, steps)
+	}
+}
