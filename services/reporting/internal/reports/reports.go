@@ -193,6 +193,12 @@ func (c *Computer) Compute(ctx context.Context, src facts.Source, q Query, posit
 			inputs[bm.ID] = mi
 		}
 	}
+	var engagementNotes []string
+	for _, bm := range book.Measures {
+		if _, reported := inputs[bm.ID]; reported && inputs[bm.ID].Answer != nil && !*inputs[bm.ID].Answer {
+			engagementNotes = append(engagementNotes, atts[bm.ID].inactive...)
+		}
+	}
 	alternatives(book, inputs)
 	r, err := report.Build(report.Input{Program: q.Program, Year: q.Year, Entity: q.Entity, EntityType: q.EntityType,
 		Period: report.Period{From: q.From.Format(time.DateOnly), To: q.To.Format(time.DateOnly)}, FirstYear: q.FirstYear,
@@ -205,6 +211,7 @@ func (c *Computer) Compute(ctx context.Context, src facts.Source, q Query, posit
 	if err != nil {
 		return Computed{}, err
 	}
+	r.Notes = append(r.Notes, engagementNotes...)
 	r.Money = m
 	if note != "" {
 		r.Notes = append(r.Notes, note)

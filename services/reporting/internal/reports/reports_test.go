@@ -330,3 +330,35 @@ func TestIncentiveFromPaymentInputs(t *testing.T) {
 		t.Errorf("incentive outcome %q, steps:\n%s", inc.Outcome, steps)
 	}
 }
+
+// TestRegistrationWithin60Days checks that a registry engagement at the registered
+// level answers a public health measure only when registration was completed within
+// 60 days of the period start, and that the report says why when it was not.
+func TestRegistrationWithin60Days(t *testing.T) {
+	c := computer(t)
+	ctx := context.Background()
+	clin := ent("111111111/" + npi1)
+	day := func(m time.Month, d int) time.Time { return time.Date(2025, m, d, 0, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		registered time.Time
+		yes        bool
+	}{{day(3, 2), true}, {day(3, 3), false}} {
+		engs := []contract.RegistryEngagement{{RegistryEngagementID: "imm", Entity: clin, Measure: contract.RegistryImmunization,
+			RegistryID: "org-1", Status: contract.EngagementRegistered, Registered: tc.registered, Since: tc.registered}}
+		got, err := c.Compute(ctx, memory(nil, nil, engs), query(clin), nil, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := measureOf(t, got.Report, "PI_PHCDRR_1")
+		notes := strings.Join(got.Report.Notes, " ")
+		if tc.yes {
+			if m.Answer == nil || !*m.Answer || m.Engagement != report.PreProduction || strings.Contains(notes, "not active engagement") {
+				t.Errorf("registered %s: %+v, notes %s", tc.registered, m, notes)
+			}
+			continue
+		}
+		if m.Answer == nil || *m.Answer || !strings.Contains(notes, "PI_PHCDRR_1: engagement imm is not active engagement: registered: registration completed on 2025-03-03, more than 60 days after the period start 2025-01-01 (deadline 2025-03-02)") {
+			t.Errorf("registered %s: %+v, notes %s", tc.registered, m, notes)
+		}
+	}
+}
