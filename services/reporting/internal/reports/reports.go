@@ -31,7 +31,7 @@ import (
 // LogicVersion names the measure logic reports are computed with: the catalog and
 // counting of libs/measure and this service's rule book. It changes whenever either
 // changes what a report says; a diff against a frozen report says when it differs.
-const LogicVersion = "attest-measure-logic/2026.11"
+const LogicVersion = "attest-measure-logic/2026.11.2"
 
 // Query is one report asked for.
 type Query struct {
