@@ -18,6 +18,7 @@ import (
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/services/reporting/internal/export"
+	"github.com/attest-ehr/attest/services/reporting/internal/money"
 	"github.com/attest-ehr/attest/services/reporting/internal/report"
 	"github.com/attest-ehr/attest/services/reporting/internal/report/reporttest"
 	"github.com/attest-ehr/attest/services/reporting/internal/rulebook"
@@ -455,6 +456,11 @@ func TestQRDAMalformedInputStaysEscaped(t *testing.T) {
 
 func TestPDF(t *testing.T) {
 	r := reporttest.Report(t, true)
+	// An incentive beside the money: both are printed with their inputs and steps.
+	amount := money.Cents(73_500)
+	r.Incentive = &report.Money{Kind: "incentive", PaymentYear: 2014, Outcome: "Medicare EP incentive earned", Amount: &amount,
+		Explanation: money.Explanation{Formula: "min(75% × allowed charges, cap)", Inputs: []money.Input{{Name: "allowed charges", Value: "$1,000.00"}},
+			Steps: []string{"75% × allowed charges $1,000.00 = $750.00"}}}
 	seal := &export.Seal{ID: "0191aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee", FrozenBy: "officer:u-17",
 		FrozenAt: time.Date(2025, 7, 3, 8, 0, 0, 0, time.UTC), SHA256: strings.Repeat("ab", 32), KeyID: "0123456789abcdef"}
 	b, err := export.PDF(r, seal)
@@ -475,6 +481,8 @@ func TestPDF(t *testing.T) {
 		"2025-07-02T09:30:00Z", "2025-07-02T09:28:30Z", "measure-catalog/2025.1+rulebook/2025.1",
 		"fact", seal.SHA256, seal.ID, "officer:u-17", "Outcome: passes",
 		"49 / 115 = 42.61%", "1123 / 1951 = 57.56%", "923 / 951", "861 / 1809", "PI_PPHI_1",
+		"Medicare EP incentive earned (payment year 2014): $735.00", "Input: allowed charges = $1,000.00",
+		"75% × allowed charges $1,000.00 = $750.00", "PI contributes",
 	}
 	for _, w := range want {
 		if !strings.Contains(text, w) {

@@ -120,20 +120,20 @@ func PDF(r report.Report, seal *Seal) ([]byte, error) {
 	if r.Money != nil || r.Incentive != nil {
 		m.AddRows(row.New(4), text.NewRow(8, "Money", props.Text{Style: fontstyle.Bold, Size: 11}))
 	}
-	for _, money := range []*report.Money{r.Incentive, r.Money} {
-		if money == nil {
+	for _, mo := range []*report.Money{r.Incentive, r.Money} {
+		if mo == nil {
 			continue
 		}
-		line := fmt.Sprintf("%s (payment year %d)", money.Outcome, money.PaymentYear)
-		if money.Amount != nil {
-			line += ": " + money.Amount.String()
+		line := fmt.Sprintf("%s (payment year %d)", mo.Outcome, mo.PaymentYear)
+		if mo.Amount != nil {
+			line += ": " + mo.Amount.String()
 		}
 		m.AddAutoRow(text.NewCol(12, pdfText(line), small))
-		m.AddAutoRow(text.NewCol(12, pdfText("Formula: "+money.Explanation.Formula), small))
-		for _, in := range money.Explanation.Inputs {
+		m.AddAutoRow(text.NewCol(12, pdfText("Formula: "+mo.Explanation.Formula), small))
+		for _, in := range mo.Explanation.Inputs {
 			m.AddAutoRow(text.NewCol(12, pdfText("Input: "+in.Name+" = "+in.Value), small))
 		}
-		for _, s := range money.Explanation.Steps {
+		for _, s := range mo.Explanation.Steps {
 			m.AddAutoRow(text.NewCol(12, pdfText("- "+s), small))
 		}
 	}
