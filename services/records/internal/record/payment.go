@@ -47,20 +47,14 @@ func (p *PaymentInputs) validate() error {
 	if f.ParticipationYear != 0 && (f.ParticipationYear < 1 || f.ParticipationYear > 6) {
 		return invalid("participation_year", "must be 1–6")
 	}
-	counts := []struct {
-		field string
-		v     *int64
-	}{
-		{"allowed_charges_cents", f.AllowedChargesCents}, {"medicaid_encounters", f.MedicaidEncounters},
-		{"total_encounters", f.TotalEncounters}, {"net_allowable_cost_cents", f.NetAllowableCostCents},
-		{"paid_before_cents", f.PaidBeforeCents}, {"discharges", f.Discharges},
-		{"medicare_part_a_days", f.MedicarePartADays}, {"medicare_part_c_days", f.MedicarePartCDays},
-		{"total_inpatient_days", f.TotalInpatientDays}, {"total_charges_cents", f.TotalChargesCents},
-		{"charity_charges_cents", f.CharityChargesCents}, {"reasonable_costs_cents", f.ReasonableCostsCents},
-	}
-	for _, c := range counts {
-		if c.v != nil && *c.v < 0 {
-			return invalid(c.field, "must not be negative")
+	for _, g := range figures(f) {
+		switch {
+		case g.count != nil && *g.count < 0:
+			return invalid(g.field, "must not be negative")
+		case g.given && g.hospital && p.Entity.Kind != contract.EntityCCN:
+			return invalid(g.field, "a hospital figure: give it on a hospital's (ccn) inputs")
+		case g.given && !g.hospital && p.Entity.Kind == contract.EntityCCN:
+			return invalid(g.field, "a professional's figure: give it on a clinician's (npi) inputs")
 		}
 	}
 	switch {
@@ -70,12 +64,42 @@ func (p *PaymentInputs) validate() error {
 		return invalid("medicare_part_a_days", "Part A and Part C days together exceed total_inpatient_days")
 	case f.TotalChargesCents != nil && f.CharityChargesCents != nil && *f.CharityChargesCents >= *f.TotalChargesCents:
 		return invalid("charity_charges_cents", "must be below total_charges_cents")
-	case p.Entity.Kind != contract.EntityCCN && hospitalFigure(f) != "":
-		return invalid(hospitalFigure(f), "a hospital figure: give it on a hospital's (ccn) inputs")
-	case p.Entity.Kind == contract.EntityCCN && professionalFigure(f) != "":
-		return invalid(professionalFigure(f), "a professional's figure: give it on a clinician's (npi) inputs")
 	}
 	return nil
+}
+
+// figure is one payment figure as validation sees it: its JSON field, whether it was
+// given, its value when it is a count or amount, and whose it is.
+type figure struct {
+	field    string
+	given    bool
+	count    *int64
+	hospital bool // a hospital's (cost report) figure, else a professional's
+}
+
+// figures lists the figures of f in field order.
+func figures(f contract.PaymentFigures) []figure {
+	pro := func(field string, v *int64) figure { return figure{field: field, given: v != nil, count: v} }
+	hosp := func(field string, v *int64) figure {
+		return figure{field: field, given: v != nil, count: v, hospital: true}
+	}
+	return []figure{
+		pro("allowed_charges_cents", f.AllowedChargesCents),
+		{field: "hpsa", given: f.HPSA != nil},
+		{field: "participation_year", given: f.ParticipationYear != 0},
+		pro("medicaid_encounters", f.MedicaidEncounters),
+		pro("total_encounters", f.TotalEncounters),
+		{field: "pediatrician", given: f.Pediatrician != nil},
+		pro("net_allowable_cost_cents", f.NetAllowableCostCents),
+		pro("paid_before_cents", f.PaidBeforeCents),
+		hosp("discharges", f.Discharges),
+		hosp("medicare_part_a_days", f.MedicarePartADays),
+		hosp("medicare_part_c_days", f.MedicarePartCDays),
+		hosp("total_inpatient_days", f.TotalInpatientDays),
+		hosp("total_charges_cents", f.TotalChargesCents),
+		hosp("charity_charges_cents", f.CharityChargesCents),
+		hosp("reasonable_costs_cents", f.ReasonableCostsCents),
+	}
 }
 
 // paymentEntity admits the entities incentives are paid to: a professional (npi) or a
@@ -99,50 +123,6 @@ func deref64(v *int64) int64 {
 		return 0
 	}
 	return *v
-}
-
-// hospitalFigure names the first hospital-only figure given, or "".
-func hospitalFigure(f contract.PaymentFigures) string {
-	switch {
-	case f.Discharges != nil:
-		return "discharges"
-	case f.MedicarePartADays != nil:
-		return "medicare_part_a_days"
-	case f.MedicarePartCDays != nil:
-		return "medicare_part_c_days"
-	case f.TotalInpatientDays != nil:
-		return "total_inpatient_days"
-	case f.TotalChargesCents != nil:
-		return "total_charges_cents"
-	case f.CharityChargesCents != nil:
-		return "charity_charges_cents"
-	case f.ReasonableCostsCents != nil:
-		return "reasonable_costs_cents"
-	}
-	return ""
-}
-
-// professionalFigure names the first professional-only figure given, or "".
-func professionalFigure(f contract.PaymentFigures) string {
-	switch {
-	case f.AllowedChargesCents != nil:
-		return "allowed_charges_cents"
-	case f.HPSA != nil:
-		return "hpsa"
-	case f.ParticipationYear != 0:
-		return "participation_year"
-	case f.MedicaidEncounters != nil:
-		return "medicaid_encounters"
-	case f.TotalEncounters != nil:
-		return "total_encounters"
-	case f.Pediatrician != nil:
-		return "pediatrician"
-	case f.NetAllowableCostCents != nil:
-		return "net_allowable_cost_cents"
-	case f.PaidBeforeCents != nil:
-		return "paid_before_cents"
-	}
-	return ""
 }
 
 // definePayment defines the payment inputs: one entry per entity and payment year
