@@ -189,8 +189,9 @@ type (
 )
 
 // clinicalCatalog lists the clinical facts records publishes: lists and results,
-// then prescriptions and orders, exchange, patient access, and program facts.
-var clinicalCatalog = slices.Concat(listCatalog, ordersCatalog, exchangeCatalog, accessCatalog, programCatalog)
+// then prescriptions and orders, exchange, patient access, program facts and payment
+// inputs.
+var clinicalCatalog = slices.Concat(listCatalog, ordersCatalog, exchangeCatalog, accessCatalog, programCatalog, paymentCatalog)
 
 // listCatalog lists the problem, allergy, medication, result, vital-sign and smoking
 // status events.

@@ -162,6 +162,11 @@ func eventsDoc(t *testing.T) []byte {
 			if ft.Kind() == reflect.Struct && ft.PkgPath() == typ.PkgPath() {
 				types = append(types, ft)
 			}
+			if f.Anonymous {
+				// An embedded struct's fields are inline in the JSON.
+				fmt.Fprintf(&b, "| (inline) | [%s](#%s) | its fields, at this level |\n", ft.Name(), strings.ToLower(ft.Name()))
+				continue
+			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", name, jsonType(f.Type), comments[typ.Name()+"."+f.Name])
 		}
 	}

@@ -273,3 +273,89 @@ func TestReportsFromPublishedFacts(t *testing.T) {
 		}
 	})
 }
+
+// TestIncentiveFromPublishedPaymentInputs runs the service against the embedded
+// broker on both engines: a hospital's Meaningful Use report says which payment
+// inputs to enter until records publishes them on records.payment-inputs.v1, then
+// shows the Medicare hospital incentive with its explanation.
+func TestIncentiveFromPublishedPaymentInputs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Partitions: 3, Topics: contract.Topics()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		cfg, err := reporting.ConfigFromEnv(func(k string) string { return map[string]string{"ATTEST_DATA_DIR": t.TempDir()}[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps := reporting.Deps{Log: slog.New(slog.DiscardHandler), DB: db, Brokers: b.Addrs()}
+		app, err := reporting.New(ctx, cfg, deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer app.Close()
+		done := make(chan error, 1)
+		go func() { done <- app.Run(ctx) }()
+		defer func() {
+			cancel()
+			if err := <-done; err != nil && ctx.Err() == nil {
+				t.Errorf("run: %v", err)
+			}
+		}()
+		h := app.Handler()
+		w := event.NewWriter(deps.Events())
+		defer w.Close()
+
+		// Each engine's database is fresh, but a distinct CCN keeps the runs apart.
+		ccn := map[string]string{"sqlite": "123456", "postgres": "654321"}[string(db.Dialect())]
+		hospital := contract.Entity{Kind: contract.EntityCCN, ID: ccn}
+		target := "/v1/reports?program=mu-modified-stage-2&year=2015&entity=ccn:" + ccn +
+			"&from=2015-01-01&to=2015-03-31&variant=controlled-substances-excluded"
+		type incentiveJSON struct {
+			Notes     []string `json:"notes"`
+			Incentive *struct {
+				Kind        string `json:"kind"`
+				PaymentYear int    `json:"payment_year"`
+				Explanation struct {
+					Steps []string `json:"steps"`
+				} `json:"explanation"`
+			} `json:"incentive"`
+		}
+		var r incentiveJSON
+		if code := get(t, h, target, &r); code != http.StatusOK || r.Incentive != nil ||
+			!strings.Contains(strings.Join(r.Notes, " "), "enter payment inputs for the year") {
+			t.Fatalf("before the inputs: %d %+v", code, r)
+		}
+
+		n := func(v int64) *int64 { return &v }
+		in := contract.PaymentInputs{PaymentInputsID: "pay-" + ccn, Entity: hospital, Year: 2015,
+			PaymentFigures: contract.PaymentFigures{Program: contract.IncentiveMedicare, FirstPaymentYear: 2013,
+				Discharges: n(10000), MedicarePartADays: n(35000), TotalInpatientDays: n(100000),
+				TotalChargesCents: n(100_000_000), CharityChargesCents: n(10_000_000)}}
+		e, err := event.New(contract.PaymentInputsRecorded, "records", hospital.String(), time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC), time.Now(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Publish(ctx, contract.TopicPaymentInputs, e); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			r = incentiveJSON{}
+			if code := get(t, h, target, &r); code == http.StatusOK && r.Incentive != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the incentive never appeared: %+v", r)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if r.Incentive.Kind != "incentive" || r.Incentive.PaymentYear != 2015 ||
+			!strings.Contains(strings.Join(r.Incentive.Explanation.Steps, " "), "$718,432.56") {
+			t.Errorf("incentive %+v", r.Incentive)
+		}
+	})
+}

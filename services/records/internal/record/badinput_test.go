@@ -16,7 +16,7 @@ import (
 
 // tables are every table the record writes.
 var tables = []string{"patients", "encounters", "organizations", "hospitals", "practice_groups", "clinicians",
-	"locations", "devices", "registry_engagements", "attestations", "problems", "allergies", "medications", "results",
+	"locations", "devices", "registry_engagements", "attestations", "payment_inputs", "problems", "allergies", "medications", "results",
 	"vital_signs", "smoking_statuses", "prescriptions", "pdmp_queries", "orders", "clinical_summaries", "transitions",
 	"reconciliations", "availabilities", "access_grants", "vdt_actions", "pghd", "registry_submissions", "consents",
 	"shared_records", "tablet_sessions", "tablet_audit", "idempotency_keys", "outbox"}
@@ -79,6 +79,12 @@ func badCases(f fixture, otherPatient, otherEncounter string) []badCase {
 			"entered_by_credential": "CMA"}, changes)
 	}
 	vital := base["vital-signs"]
+	// A Medicaid professional's payment inputs (the kind's base is a hospital's): post
+	// replaces the hospital's fields with these, the nil ones removed.
+	clinicianPay := map[string]any{"entity": map[string]any{"kind": "npi", "id": npi1}, "program": "medicaid",
+		"participation_year": 2, "medicaid_encounters": 300, "total_encounters": 1000, "discharges": nil,
+		"medicare_part_a_days": nil, "medicare_part_c_days": nil, "total_inpatient_days": nil, "total_charges_cents": nil,
+		"charity_charges_cents": nil}
 	weightBody := with(vital, map[string]any{"code": code(contract.SystemLOINC, "29463-7"), "components": nil,
 		"value": map[string]any{"value": 70, "unit": "kg"}})
 	out := []badCase{
@@ -226,6 +232,18 @@ func badCases(f fixture, otherPatient, otherEncounter string) []badCase {
 		post("attestations", map[string]any{"to": "2024-12-01T00:00:00Z"}, 400, "to"),
 		post("attestations", map[string]any{"from": nil, "to": "2025-12-01T00:00:00Z"}, 400, "from"),
 		post("attestations", map[string]any{"entity": map[string]any{"kind": "npi", "id": "1234567890"}}, 400, "entity"),
+		post("payment-inputs", map[string]any{"entity": map[string]any{"kind": "tin", "id": "123456789"}}, 400, "entity"),
+		post("payment-inputs", map[string]any{"year": 2010}, 400, "year"),
+		post("payment-inputs", map[string]any{"program": "lottery"}, 400, "program"),
+		post("payment-inputs", map[string]any{"program": "medicaid"}, 400, "program"),
+		post("payment-inputs", map[string]any{"first_payment_year": 2016}, 400, "first_payment_year"),
+		post("payment-inputs", map[string]any{"discharges": -1}, 400, "discharges"),
+		post("payment-inputs", map[string]any{"medicare_part_a_days": 96000}, 400, "medicare_part_a_days"),
+		post("payment-inputs", map[string]any{"charity_charges_cents": 50000000000}, 400, "charity_charges_cents"),
+		post("payment-inputs", map[string]any{"hpsa": true}, 400, "hpsa"),
+		post("payment-inputs", with(clinicianPay, map[string]any{"participation_year": 7}), 400, "participation_year"),
+		post("payment-inputs", with(clinicianPay, map[string]any{"medicaid_encounters": 1001}), 400, "medicaid_encounters"),
+		post("payment-inputs", with(clinicianPay, map[string]any{"discharges": 5000}), 400, "discharges"),
 		// Sharing.
 		post("consents", map[string]any{"decision": "maybe"}, 400, "decision"),
 		post("consents", map[string]any{"organization_ids": []string{"org-nowhere"}}, 422, "organization_ids[0]"),

@@ -255,6 +255,14 @@ func kindCases() []kindCase {
 					"answer": true, "performed": "2025-01-02T00:00:00Z", "from": "2025-01-01T00:00:00Z"}
 			},
 			change: func(m map[string]any) { m["to"] = "2025-06-30T00:00:00Z" }},
+		{name: "payment inputs", path: "payment-inputs", topic: contract.TopicPaymentInputs, key: "ccn:123456", list: "entity",
+			types: [3]string{contract.PaymentInputsRecorded, contract.PaymentInputsCorrected, contract.PaymentInputsDeleted},
+			body: func(fixture) map[string]any {
+				return map[string]any{"entity": map[string]any{"kind": "ccn", "id": "123456"}, "year": 2015, "program": "medicare",
+					"first_payment_year": 2013, "discharges": 10000, "medicare_part_a_days": 30000, "medicare_part_c_days": 5000,
+					"total_inpatient_days": 100000, "total_charges_cents": 50000000000, "charity_charges_cents": 5000000000}
+			},
+			change: func(m map[string]any) { m["discharges"] = 10500 }},
 	}
 }
 

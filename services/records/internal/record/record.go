@@ -79,6 +79,7 @@ type Service struct {
 	// Entity-level program facts.
 	RegistryEngagements *resource.Kind[RegistryEngagement, *RegistryEngagement]
 	Attestations        *resource.Kind[Attestation, *Attestation]
+	PaymentInputs       *resource.Kind[PaymentInputs, *PaymentInputs]
 }
 
 // NewService returns the record over db. notify is called after every commit that
@@ -97,6 +98,7 @@ func NewService(db *store.DB, notify func(), cfg Config) *Service {
 	s.defineExchange()
 	s.defineAccess()
 	s.defineProgram()
+	s.definePayment()
 	s.defineSharing()
 	return s
 }
@@ -137,6 +139,7 @@ func (s *Service) Routes(m *resource.Mux) {
 	s.SharedRecords.Routes(m)
 	s.RegistryEngagements.Routes(m)
 	s.Attestations.Routes(m)
+	s.PaymentInputs.Routes(m)
 
 	s.prescriptionActions(m)
 	s.transitionActions(m)

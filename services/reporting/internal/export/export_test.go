@@ -18,6 +18,7 @@ import (
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/services/reporting/internal/export"
+	"github.com/attest-ehr/attest/services/reporting/internal/money"
 	"github.com/attest-ehr/attest/services/reporting/internal/report"
 	"github.com/attest-ehr/attest/services/reporting/internal/report/reporttest"
 	"github.com/attest-ehr/attest/services/reporting/internal/rulebook"
@@ -322,6 +323,10 @@ type qrdaDoc struct {
 		} `xml:"templateId"`
 		Entries []struct {
 			Act *struct {
+				Template struct {
+					Root string `xml:"root,attr"`
+					Ext  string `xml:"extension,attr"`
+				} `xml:"templateId"`
 				Low struct {
 					Value string `xml:"value,attr"`
 				} `xml:"effectiveTime>low"`
@@ -362,11 +367,16 @@ func TestQRDA3(t *testing.T) {
 		t.Fatal(err)
 	}
 	tpl, _ := export.Templates(2025)
-	if len(doc.Templates) != 2 || doc.Templates[1].Root != "2.16.840.1.113883.10.20.27.1.2" || doc.Templates[1].Ext != tpl.CMSReport || tpl.CMSReport != "2024-12-01" {
-		t.Errorf("document templates %+v, want the CMS 2025 template 2024-12-01", doc.Templates)
+	if len(doc.Templates) != 2 || doc.Templates[0].Root != "2.16.840.1.113883.10.20.27.1.1" || doc.Templates[0].Ext != "2020-12-01" ||
+		doc.Templates[1].Root != "2.16.840.1.113883.10.20.27.1.2" || doc.Templates[1].Ext != tpl.CMSReport || tpl.CMSReport != "2024-07-01" {
+		t.Errorf("document templates %+v, want QRDA III Report V5 2020-12-01 and the CMS 2025 template 2024-07-01", doc.Templates)
 	}
-	if doc.Section.Templates[0].Root != "2.16.840.1.113883.10.20.27.2.5" || doc.CEHRT.ID.Ext != r.CEHRTID || doc.Program.Ext != "MIPS_INDIV" {
+	if doc.Section.Templates[0].Root != "2.16.840.1.113883.10.20.27.2.5" || doc.Section.Templates[0].Ext != "2020-12-01" ||
+		doc.CEHRT.ID.Ext != r.CEHRTID || doc.Program.Ext != "MIPS_INDIV" {
 		t.Errorf("section %+v, CEHRT %q, program %q", doc.Section.Templates, doc.CEHRT.ID.Ext, doc.Program.Ext)
+	}
+	if a := doc.Section.Entries[0].Act; a == nil || a.Template.Root != "2.16.840.1.113883.10.20.17.3.8" || a.Template.Ext != "2020-12-01" {
+		t.Errorf("the first entry must be the Reporting Parameters Act (V2): %+v", doc.Section.Entries[0])
 	}
 	// Parse back: the entries are exactly the QPP measurements.
 	s, err := export.QPP(r)
@@ -446,6 +456,11 @@ func TestQRDAMalformedInputStaysEscaped(t *testing.T) {
 
 func TestPDF(t *testing.T) {
 	r := reporttest.Report(t, true)
+	// An incentive beside the money: both are printed with their inputs and steps.
+	amount := money.Cents(73_500)
+	r.Incentive = &report.Money{Kind: "incentive", PaymentYear: 2014, Outcome: "Medicare EP incentive earned", Amount: &amount,
+		Explanation: money.Explanation{Formula: "min(75% × allowed charges, cap)", Inputs: []money.Input{{Name: "allowed charges", Value: "$1,000.00"}},
+			Steps: []string{"75% × allowed charges $1,000.00 = $750.00"}}}
 	seal := &export.Seal{ID: "0191aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee", FrozenBy: "officer:u-17",
 		FrozenAt: time.Date(2025, 7, 3, 8, 0, 0, 0, time.UTC), SHA256: strings.Repeat("ab", 32), KeyID: "0123456789abcdef"}
 	b, err := export.PDF(r, seal)
@@ -466,6 +481,8 @@ func TestPDF(t *testing.T) {
 		"2025-07-02T09:30:00Z", "2025-07-02T09:28:30Z", "measure-catalog/2025.1+rulebook/2025.1",
 		"fact", seal.SHA256, seal.ID, "officer:u-17", "Outcome: passes",
 		"49 / 115 = 42.61%", "1123 / 1951 = 57.56%", "923 / 951", "861 / 1809", "PI_PPHI_1",
+		"Medicare EP incentive earned (payment year 2014): $735.00", "Input: allowed charges = $1,000.00",
+		"75% × allowed charges $1,000.00 = $750.00", "PI contributes",
 	}
 	for _, w := range want {
 		if !strings.Contains(text, w) {
@@ -553,5 +570,37 @@ func TestEveryYearExports(t *testing.T) {
 				t.Errorf("the document lacks the %d CMS template %q (%v)", year, tpl.CMSReport, err)
 			}
 		})
+	}
+}
+
+// TestQRDATemplatesByYear pins the template extensions of each year to CMS's QRDA III
+// schematron for the year (docs/exports.md lists the source of each row): the CMS
+// report template, the HL7 report, PI section and Reporting Parameters Act versions,
+// which moved to the STU 5 templates (2020-12-01) in 2023.
+func TestQRDATemplatesByYear(t *testing.T) {
+	want := []struct {
+		year                         int
+		cms, report, section, params string
+	}{
+		{2017, "2016-11-01", "2017-06-01", "2017-06-01", ""},
+		{2018, "2017-07-01", "2017-06-01", "2017-06-01", ""},
+		{2019, "2018-05-01", "2017-06-01", "2017-06-01", ""},
+		{2020, "2019-05-01", "2017-06-01", "2017-06-01", ""},
+		{2021, "2020-05-01", "2017-06-01", "2017-06-01", ""},
+		{2022, "2021-07-01", "2017-06-01", "2017-06-01", ""},
+		{2023, "2022-12-01", "2020-12-01", "2020-12-01", "2020-12-01"},
+		{2024, "2022-12-01", "2020-12-01", "2020-12-01", "2020-12-01"},
+		{2025, "2024-07-01", "2020-12-01", "2020-12-01", "2020-12-01"},
+		{2026, "2025-05-01", "2020-12-01", "2020-12-01", "2020-12-01"},
+	}
+	for _, w := range want {
+		got, err := export.Templates(w.year)
+		if err != nil || got.CMSReport != w.cms || got.QRDAReport != w.report || got.PISection != w.section || got.Parameters != w.params ||
+			got.Organizer != "2017-06-01" || got.BooleanOrg != "2016-09-01" {
+			t.Errorf("%d: %+v (%v), want CMS %s, report %s, section %s, parameters %q", w.year, got, err, w.cms, w.report, w.section, w.params)
+		}
+	}
+	if _, err := export.Templates(2016); err == nil {
+		t.Error("2016 has no MIPS QRDA III templates")
 	}
 }

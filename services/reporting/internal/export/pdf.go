@@ -117,15 +117,23 @@ func PDF(r report.Report, seal *Seal) ([]byte, error) {
 			percent(ms), ms.Threshold, points(ms), ms.Reason}, sizes, props.Text{Size: 7})...)
 	}
 
-	if r.Money != nil {
+	if r.Money != nil || r.Incentive != nil {
 		m.AddRows(row.New(4), text.NewRow(8, "Money", props.Text{Style: fontstyle.Bold, Size: 11}))
-		line := fmt.Sprintf("%s (payment year %d)", r.Money.Outcome, r.Money.PaymentYear)
-		if r.Money.Amount != nil {
-			line += ": " + r.Money.Amount.String()
+	}
+	for _, mo := range []*report.Money{r.Incentive, r.Money} {
+		if mo == nil {
+			continue
+		}
+		line := fmt.Sprintf("%s (payment year %d)", mo.Outcome, mo.PaymentYear)
+		if mo.Amount != nil {
+			line += ": " + mo.Amount.String()
 		}
 		m.AddAutoRow(text.NewCol(12, pdfText(line), small))
-		m.AddAutoRow(text.NewCol(12, pdfText("Formula: "+r.Money.Explanation.Formula), small))
-		for _, s := range r.Money.Explanation.Steps {
+		m.AddAutoRow(text.NewCol(12, pdfText("Formula: "+mo.Explanation.Formula), small))
+		for _, in := range mo.Explanation.Inputs {
+			m.AddAutoRow(text.NewCol(12, pdfText("Input: "+in.Name+" = "+in.Value), small))
+		}
+		for _, s := range mo.Explanation.Steps {
 			m.AddAutoRow(text.NewCol(12, pdfText("- "+s), small))
 		}
 	}

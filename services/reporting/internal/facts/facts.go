@@ -1,7 +1,8 @@
 // Package facts keeps reporting's own copy of what its reports are computed from: the
 // membership facts metrics publishes on metrics.measure-fact.v1 (the set held, identity
 // = every field but because), the yes/no inputs records publishes on
-// records.attestation.v1 and records.registry-engagement.v1, and the log positions
+// records.attestation.v1 and records.registry-engagement.v1, the payment inputs on
+// records.payment-inputs.v1, and the log positions
 // (topic, partition → next offset) applied, all updated in one transaction per batch.
 //
 // The read side (Store) answers a series — an entity's facts for one program, measure
@@ -42,7 +43,8 @@ func Migrations() fs.FS {
 const Group = "reporting.measure-facts"
 
 // Topics are the topics Group consumes, and the topics a recompute reads.
-var Topics = []string{contract.TopicMeasureFact, contract.TopicAttestation, contract.TopicRegistryEngagement}
+var Topics = []string{contract.TopicMeasureFact, contract.TopicAttestation, contract.TopicRegistryEngagement,
+	contract.TopicPaymentInputs}
 
 // Position is how far one topic partition has been applied: every event below Offset is.
 type Position struct {
@@ -61,6 +63,8 @@ type Source interface {
 	Attestations(ctx context.Context, e contract.Entity) ([]contract.Attestation, error)
 	// Engagements returns the registry engagements recorded for entity e.
 	Engagements(ctx context.Context, e contract.Entity) ([]contract.RegistryEngagement, error)
+	// PaymentInputs returns entity e's payment inputs for a payment year, or nil.
+	PaymentInputs(ctx context.Context, e contract.Entity, year int) (*contract.PaymentInputs, error)
 }
 
 // Op is what a change does.
@@ -75,6 +79,8 @@ const (
 	DeleteAttestation
 	PutEngagement
 	DeleteEngagement
+	PutPaymentInputs
+	DeletePaymentInputs
 )
 
 // Change is one event decoded into what it does to the state.
@@ -83,7 +89,8 @@ type Change struct {
 	Fact        membership.Fact
 	Attestation contract.Attestation
 	Engagement  contract.RegistryEngagement
-	// ID and Entity name the attestation or engagement put or deleted.
+	Payment     contract.PaymentInputs
+	// ID and Entity name the attestation, engagement or payment inputs put or deleted.
 	ID     string
 	Entity contract.Entity
 	Data   []byte // the payload as published (put)
@@ -153,6 +160,30 @@ func Decode(e event.Event) (Change, error) {
 			return bad(errs.Field(errs.Invalid, "registry_engagement_id", "required"))
 		}
 		c.Op, c.ID, c.Entity = DeleteEngagement, ref.RegistryEngagementID, ref.Entity
+	case contract.PaymentInputsRecorded, contract.PaymentInputsCorrected:
+		if err := e.Decode(&c.Payment); err != nil {
+			return bad(err)
+		}
+		p := c.Payment
+		if p.PaymentInputsID == "" {
+			return bad(errs.Field(errs.Invalid, "payment_inputs_id", "required"))
+		}
+		if err := ident.CheckEntity(p.Entity); err != nil {
+			return bad(err)
+		}
+		if p.Year < 2000 || p.Year > 2100 {
+			return bad(errs.Field(errs.Invalid, "year", "out of range"))
+		}
+		c.Op, c.ID, c.Entity, c.Data = PutPaymentInputs, p.PaymentInputsID, p.Entity, e.Data
+	case contract.PaymentInputsDeleted:
+		var ref contract.PaymentInputsRef
+		if err := e.Decode(&ref); err != nil {
+			return bad(err)
+		}
+		if ref.PaymentInputsID == "" {
+			return bad(errs.Field(errs.Invalid, "payment_inputs_id", "required"))
+		}
+		c.Op, c.ID, c.Entity = DeletePaymentInputs, ref.PaymentInputsID, ref.Entity
 	default:
 		c.Op = Skip
 	}
@@ -210,12 +241,14 @@ type Memory struct {
 	facts        map[membership.Series]map[string]membership.Fact
 	attestations map[string]contract.Attestation
 	engagements  map[string]contract.RegistryEngagement
+	payments     map[string]contract.PaymentInputs
 }
 
 // NewMemory returns an empty state.
 func NewMemory() *Memory {
 	return &Memory{facts: map[membership.Series]map[string]membership.Fact{},
-		attestations: map[string]contract.Attestation{}, engagements: map[string]contract.RegistryEngagement{}}
+		attestations: map[string]contract.Attestation{}, engagements: map[string]contract.RegistryEngagement{},
+		payments: map[string]contract.PaymentInputs{}}
 }
 
 // Apply applies one change, as the consumer does: asserting a held fact or retracting
@@ -240,6 +273,10 @@ func (m *Memory) Apply(c Change) {
 		m.engagements[c.ID] = c.Engagement
 	case DeleteEngagement:
 		delete(m.engagements, c.ID)
+	case PutPaymentInputs:
+		m.payments[c.ID] = c.Payment
+	case DeletePaymentInputs:
+		delete(m.payments, c.ID)
 	}
 }
 
@@ -282,6 +319,18 @@ func (m *Memory) Engagements(_ context.Context, e contract.Entity) ([]contract.R
 	slices.SortFunc(out, func(a, b contract.RegistryEngagement) int {
 		return cmpString(a.RegistryEngagementID, b.RegistryEngagementID)
 	})
+	return out, nil
+}
+
+// PaymentInputs implements Source. Records keeps one entry per entity and year; were
+// there two, the lowest ID wins, as in Store.
+func (m *Memory) PaymentInputs(_ context.Context, e contract.Entity, year int) (*contract.PaymentInputs, error) {
+	var out *contract.PaymentInputs
+	for id, p := range m.payments {
+		if p.Entity == e && p.Year == year && (out == nil || id < out.PaymentInputsID) {
+			out = &p
+		}
+	}
 	return out, nil
 }
 
@@ -328,6 +377,14 @@ func decodeEngagement(data string) (contract.RegistryEngagement, error) {
 		return g, fmt.Errorf("stored registry engagement: %w", err)
 	}
 	return g, nil
+}
+
+func decodePaymentInputs(data string) (contract.PaymentInputs, error) {
+	var p contract.PaymentInputs
+	if err := json.Unmarshal([]byte(data), &p); err != nil {
+		return p, fmt.Errorf("stored payment inputs: %w", err)
+	}
+	return p, nil
 }
 
 // nanos stores an instant as nanoseconds since the Unix epoch, nil for none.

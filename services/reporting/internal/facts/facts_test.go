@@ -104,6 +104,19 @@ func TestStoreAppliesExactlyOnce(t *testing.T) {
 			ev(t, contract.TopicRegistryEngagement, contract.RegistryEngagementDeleted, 1,
 				contract.RegistryEngagementRef{RegistryEngagementID: "g2", Entity: eng.Entity}),
 			ev(t, contract.TopicMeasureFact, "metrics.something.new", 2, map[string]string{}))
+		discharges := int64(10000)
+		pay := contract.PaymentInputs{PaymentInputsID: "pay-1", Entity: contract.Entity{Kind: contract.EntityCCN, ID: "123456"},
+			Year: 2015, PaymentFigures: contract.PaymentFigures{Program: contract.IncentiveMedicare, Discharges: &discharges}}
+		pay2 := pay
+		pay2.PaymentInputsID, pay2.Year = "pay-2", 2016
+		more := discharges + 500
+		payCorrected := pay
+		payCorrected.Discharges = &more
+		history = append(history, ev(t, contract.TopicPaymentInputs, contract.PaymentInputsRecorded, 0, pay),
+			ev(t, contract.TopicPaymentInputs, contract.PaymentInputsRecorded, 0, pay2),
+			ev(t, contract.TopicPaymentInputs, contract.PaymentInputsCorrected, 0, payCorrected),
+			ev(t, contract.TopicPaymentInputs, contract.PaymentInputsDeleted, 0,
+				contract.PaymentInputsRef{PaymentInputsID: "pay-2", Entity: pay.Entity}))
 
 		seen := map[string]bool{}
 		for i := 0; i < len(history); {
@@ -148,6 +161,20 @@ func TestStoreAppliesExactlyOnce(t *testing.T) {
 		engs, err := s.Engagements(ctx, att.Entity)
 		if err != nil || len(engs) != 1 || engs[0].RegistryEngagementID != "g1" {
 			t.Errorf("engagements %+v %v: want g1 only", engs, err)
+		}
+		// Payment inputs: the corrected 2015 figures; 2016's were deleted; the store and
+		// a recompute's memory agree.
+		for year, want := range map[int]int64{2015: more, 2016: -1, 2014: -1} {
+			got, err := s.PaymentInputs(ctx, pay.Entity, year)
+			inMem, _ := mem.PaymentInputs(ctx, pay.Entity, year)
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case want < 0 && (got != nil || inMem != nil):
+				t.Errorf("payment inputs %d: %+v / %+v, want none", year, got, inMem)
+			case want >= 0 && (got == nil || inMem == nil || *got.Discharges != want || *inMem.Discharges != want):
+				t.Errorf("payment inputs %d: %+v / %+v, want %d discharges", year, got, inMem, want)
+			}
 		}
 		pos, newest, err := s.Positions(ctx)
 		if err != nil || len(pos) == 0 || newest.IsZero() {
@@ -208,6 +235,9 @@ func TestStoreRefusesMalformedEvents(t *testing.T) {
 			{contract.AttestationRecorded, contract.Attestation{Entity: contract.Entity{Kind: "npi", ID: "1234567893"}}},
 			{contract.AttestationDeleted, contract.AttestationRef{}},
 			{contract.RegistryEngagementRecorded, contract.RegistryEngagement{RegistryEngagementID: "g", Entity: contract.Entity{Kind: "npi", ID: "1"}}},
+			{contract.PaymentInputsRecorded, contract.PaymentInputs{Entity: contract.Entity{Kind: "ccn", ID: "123456"}, Year: 2015}},
+			{contract.PaymentInputsRecorded, contract.PaymentInputs{PaymentInputsID: "pay", Entity: contract.Entity{Kind: "ccn", ID: "123456"}}},
+			{contract.PaymentInputsDeleted, contract.PaymentInputsRef{}},
 		} {
 			if err := h.Handle(ctx, ev(t, contract.TopicAttestation, b.typ, 0, b.payload)); !event.IsPermanent(err) {
 				t.Errorf("%s %+v: %v, want a permanent error", b.typ, b.payload, err)

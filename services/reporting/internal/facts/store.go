@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -113,6 +114,15 @@ func applyChange(ctx context.Context, tx *store.Tx, c Change) (changed bool, err
 		return false, err
 	case DeleteEngagement:
 		_, err = tx.ExecContext(ctx, `DELETE FROM report_engagements WHERE registry_engagement_id = ?`, c.ID)
+		return false, err
+	case PutPaymentInputs:
+		_, err = tx.ExecContext(ctx, `INSERT INTO report_payment_inputs (payment_inputs_id, entity_kind, entity_id, year, data, event_id)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (payment_inputs_id) DO UPDATE SET entity_kind = excluded.entity_kind,
+			entity_id = excluded.entity_id, year = excluded.year, data = excluded.data, event_id = excluded.event_id`,
+			c.ID, c.Entity.Kind, c.Entity.ID, c.Payment.Year, string(c.Data), c.Event)
+		return false, err
+	case DeletePaymentInputs:
+		_, err = tx.ExecContext(ctx, `DELETE FROM report_payment_inputs WHERE payment_inputs_id = ?`, c.ID)
 		return false, err
 	}
 	if err != nil {
@@ -378,6 +388,24 @@ func (s *Store) Engagements(ctx context.Context, e contract.Entity) ([]contract.
 		out = append(out, g)
 	}
 	return out, rows.Err()
+}
+
+// PaymentInputs implements Source.
+func (s *Store) PaymentInputs(ctx context.Context, e contract.Entity, year int) (*contract.PaymentInputs, error) {
+	var data string
+	err := s.db.QueryRowContext(ctx, `SELECT data FROM report_payment_inputs WHERE entity_kind = ? AND entity_id = ?
+		AND year = ? ORDER BY payment_inputs_id LIMIT 1`, e.Kind, e.ID, year).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load payment inputs: %w", err)
+	}
+	p, err := decodePaymentInputs(data)
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // InsertFacts writes facts directly, bumping their series: for benchmarks and tests

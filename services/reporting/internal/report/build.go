@@ -27,6 +27,7 @@ type Input struct {
 	Positions    []Position
 	Measures     map[string]MeasureInput // by measure ID
 	Money        *Money
+	Incentive    *Money
 }
 
 // MeasureInput is one measure's reported numbers (or answer, or exclusion) and the
@@ -70,7 +71,7 @@ func Build(in Input) (Report, error) {
 		FirstYear: in.FirstYear, CEHRTID: in.CEHRTID, GeneratedAt: in.GeneratedAt.UTC(), DataAsOf: in.DataAsOf.UTC(),
 		LogicVersion: in.LogicVersion, Positions: slices.Clone(in.Positions),
 		Objectives: res.Objectives, Score: res.Score, Pass: res.Pass, Failures: res.Failures, Steps: res.Steps,
-		Notes: res.Notes, Money: in.Money,
+		Notes: res.Notes, Money: in.Money, Incentive: in.Incentive,
 	}
 	for _, mr := range res.Measures {
 		bm, _ := book.Measure(mr.ID) // every result is a book measure
@@ -104,7 +105,7 @@ func (r Report) Input() Input {
 	in := Input{
 		Program: r.Program, Year: r.Year, Entity: r.Entity, EntityType: r.EntityType, Period: r.Period,
 		FirstYear: r.FirstYear, CEHRTID: r.CEHRTID, GeneratedAt: r.GeneratedAt, DataAsOf: r.DataAsOf,
-		LogicVersion: r.LogicVersion, Positions: r.Positions, Money: r.Money,
+		LogicVersion: r.LogicVersion, Positions: r.Positions, Money: r.Money, Incentive: r.Incentive,
 		Measures: make(map[string]MeasureInput, len(r.Measures)),
 	}
 	for _, m := range r.Measures {

@@ -54,6 +54,10 @@ type Report struct {
 	Steps      []string                   `json:"steps,omitempty"`
 	Notes      []string                   `json:"notes,omitempty"`
 	Money      *Money                     `json:"money,omitempty"`
+	// Incentive is the EHR incentive payment the period earns (Medicare or Medicaid
+	// EP, Medicare hospital, CAH), computed from the entity's payment inputs; Money
+	// is then the payment adjustment, when one applies as well.
+	Incentive *Money `json:"incentive,omitempty"`
 }
 
 // Period is the reporting period, both days included, as YYYY-MM-DD.

@@ -11,8 +11,10 @@ package reports
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/calendar"
@@ -29,7 +31,7 @@ import (
 // LogicVersion names the measure logic reports are computed with: the catalog and
 // counting of libs/measure and this service's rule book. It changes whenever either
 // changes what a report says; a diff against a frozen report says when it differs.
-const LogicVersion = "attest-measure-logic/2026.11"
+const LogicVersion = "attest-measure-logic/2026.11.2"
 
 // Query is one report asked for.
 type Query struct {
@@ -191,6 +193,12 @@ func (c *Computer) Compute(ctx context.Context, src facts.Source, q Query, posit
 			inputs[bm.ID] = mi
 		}
 	}
+	var engagementNotes []string
+	for _, bm := range book.Measures {
+		if _, reported := inputs[bm.ID]; reported && inputs[bm.ID].Answer != nil && !*inputs[bm.ID].Answer {
+			engagementNotes = append(engagementNotes, atts[bm.ID].inactive...)
+		}
+	}
 	alternatives(book, inputs)
 	r, err := report.Build(report.Input{Program: q.Program, Year: q.Year, Entity: q.Entity, EntityType: q.EntityType,
 		Period: report.Period{From: q.From.Format(time.DateOnly), To: q.To.Format(time.DateOnly)}, FirstYear: q.FirstYear,
@@ -203,7 +211,16 @@ func (c *Computer) Compute(ctx context.Context, src facts.Source, q Query, posit
 	if err != nil {
 		return Computed{}, err
 	}
+	r.Notes = append(r.Notes, engagementNotes...)
 	r.Money = m
+	if note != "" {
+		r.Notes = append(r.Notes, note)
+	}
+	inc, note, err := incentiveOf(ctx, src, r)
+	if err != nil {
+		return Computed{}, err
+	}
+	r.Incentive = inc
 	if note != "" {
 		r.Notes = append(r.Notes, note)
 	}
@@ -335,5 +352,60 @@ func moneyOf(r report.Report, q Query) (*report.Money, string, error) {
 		return &report.Money{Kind: "adjustment", PaymentYear: r.Year + 2, Outcome: outcome, Percent: adj.Percent,
 			Explanation: adj.Explanation}, "", nil
 	}
-	return nil, "money: not computed for this program, year and entity type from the event stream (its inputs — allowed charges, discharges, Medicare share — are not published)", nil
+	if r.EntityType == rulebook.EP && (r.Program == rulebook.ModifiedStage2 || r.Program == rulebook.Stage3) {
+		return nil, "", nil // no EP adjustment after 2018 (MIPS replaced it); the incentive: incentiveOf
+	}
+	return nil, "money: the payment adjustment is not computed for this program, year and entity type (its inputs — the FY market basket and productivity, CAH costs — are not published)", nil
+}
+
+// payees are the incentive formulas by rule-book entity type; a group (TIN) has
+// none: its clinicians are paid one by one.
+var payees = map[rulebook.EntityType]money.Payee{rulebook.EP: money.Professional, rulebook.EH: money.Hospital,
+	rulebook.CAH: money.CriticalCare}
+
+// incentiveOf is the EHR incentive the report's period earns, from the payment
+// inputs records publishes for the entity and year (a tin_npi's are its NPI's), or a
+// note saying which inputs are missing. Only the Meaningful Use programs pay
+// incentives; after each program's last payment year there is none.
+func incentiveOf(ctx context.Context, src facts.Source, r report.Report) (*report.Money, string, error) {
+	payee, ok := payees[r.EntityType]
+	if !ok || r.Program != rulebook.ModifiedStage2 && r.Program != rulebook.Stage3 {
+		return nil, "", nil
+	}
+	payTo := r.Entity
+	if payTo.Kind == contract.EntityTINNPI {
+		_, npi, _ := strings.Cut(payTo.ID, "/")
+		payTo = contract.Entity{Kind: contract.EntityNPI, ID: npi}
+	}
+	in, err := src.PaymentInputs(ctx, payTo, r.Year)
+	if err != nil {
+		return nil, "", err
+	}
+	end, _ := time.Parse(time.DateOnly, r.Period.To)
+	inc, err := money.IncentiveFor(money.IncentiveRequest{Payee: payee, Year: r.Year, PeriodEnd: end, Inputs: in})
+	var missing *money.Missing
+	switch {
+	case errors.As(err, &missing):
+		return nil, fmt.Sprintf("money: the %s incentive for %d is not computed: enter %s in records' payment inputs (/records/v1/payment-inputs) for %s",
+			missing.Program, r.Year, strings.Join(missing.Fields, ", "), payTo), nil
+	case err != nil:
+		// Inputs that contradict the year (records validates each entry, not the
+		// schedule): said in the report, never a failed report.
+		return nil, fmt.Sprintf("money: the payment inputs %s for %s %d do not fit the incentive schedule: %v",
+			in.PaymentInputsID, payTo, r.Year, err), nil
+	case inc == nil:
+		return nil, "", nil
+	}
+	m := &report.Money{Kind: "incentive", PaymentYear: inc.Payment.Year, Outcome: inc.Program + " incentive earned",
+		Explanation: inc.Payment.Explanation}
+	amount := inc.Payment.Amount
+	if !r.Pass {
+		amount = 0
+		m.Outcome = inc.Program + " incentive not earned: not a meaningful user for the period"
+		m.Explanation.Steps = append(m.Explanation.Steps, fmt.Sprintf("not a meaningful user for the period: %s not earned", inc.Payment.Amount))
+	} else if amount == 0 {
+		m.Outcome = inc.Program + " incentive: nothing payable"
+	}
+	m.Amount = &amount
+	return m, "", nil
 }

@@ -276,3 +276,89 @@ func TestAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestIncentiveFromPaymentInputs checks the incentive a Meaningful Use report shows
+// from the entity's payment inputs: computed with its explanation (not earned when
+// the period does not make a meaningful user), and a note naming what to enter when
+// the inputs are absent or incomplete.
+func TestIncentiveFromPaymentInputs(t *testing.T) {
+	c := computer(t)
+	ctx := context.Background()
+	hospital := contract.Entity{Kind: contract.EntityCCN, ID: "123456"}
+	n := func(v int64) *int64 { return &v }
+	q := reports.Query{Program: rulebook.ModifiedStage2, Year: 2015, Entity: hospital, EntityType: rulebook.EH,
+		From: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2015, 3, 31, 0, 0, 0, 0, time.UTC),
+		Variant: measure.ControlledExcluded}
+	in := contract.PaymentInputs{PaymentInputsID: "pay-1", Entity: hospital, Year: 2015,
+		PaymentFigures: contract.PaymentFigures{Program: contract.IncentiveMedicare, FirstPaymentYear: 2013,
+			Discharges: n(10000), MedicarePartADays: n(35000), TotalInpatientDays: n(100000),
+			TotalChargesCents: n(100_000_000), CharityChargesCents: n(10_000_000)}}
+
+	src := memory(nil, nil, nil)
+	got, err := c.Compute(ctx, src, q, nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Report.Incentive != nil || !strings.Contains(strings.Join(got.Report.Notes, " "), "Medicare hospital incentive for 2015 is not computed: enter payment inputs for the year") {
+		t.Errorf("no inputs: incentive %+v, notes %v", got.Report.Incentive, got.Report.Notes)
+	}
+
+	partial := in
+	partial.Discharges = nil
+	src.Apply(facts.Change{Op: facts.PutPaymentInputs, ID: partial.PaymentInputsID, Entity: hospital, Payment: partial})
+	got, err = c.Compute(ctx, src, q, nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Report.Incentive != nil || !strings.Contains(strings.Join(got.Report.Notes, " "), "enter discharges in records' payment inputs") {
+		t.Errorf("no discharges: incentive %+v, notes %v", got.Report.Incentive, got.Report.Notes)
+	}
+
+	// 3,770,200 × 7/18 × ½ (FY2015 for a FY2013 starter) × 98% = $718,432.56; the
+	// period (no facts) does not make a meaningful user, so nothing is earned.
+	src.Apply(facts.Change{Op: facts.PutPaymentInputs, ID: in.PaymentInputsID, Entity: hospital, Payment: in})
+	got, err = c.Compute(ctx, src, q, nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := got.Report.Incentive
+	if inc == nil || inc.Kind != "incentive" || inc.PaymentYear != 2015 || inc.Amount == nil || *inc.Amount != 0 || got.Report.Pass {
+		t.Fatalf("incentive %+v (pass %v)", inc, got.Report.Pass)
+	}
+	steps := strings.Join(inc.Explanation.Steps, "\n")
+	if !strings.Contains(steps, "$718,432.56") || !strings.Contains(inc.Outcome, "not earned") {
+		t.Errorf("incentive outcome %q, steps:\n%s", inc.Outcome, steps)
+	}
+}
+
+// TestRegistrationWithin60Days checks that a registry engagement at the registered
+// level answers a public health measure only when registration was completed within
+// 60 days of the period start, and that the report says why when it was not.
+func TestRegistrationWithin60Days(t *testing.T) {
+	c := computer(t)
+	ctx := context.Background()
+	clin := ent("111111111/" + npi1)
+	day := func(m time.Month, d int) time.Time { return time.Date(2025, m, d, 0, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		registered time.Time
+		yes        bool
+	}{{day(3, 2), true}, {day(3, 3), false}} {
+		engs := []contract.RegistryEngagement{{RegistryEngagementID: "imm", Entity: clin, Measure: contract.RegistryImmunization,
+			RegistryID: "org-1", Status: contract.EngagementRegistered, Registered: tc.registered, Since: tc.registered}}
+		got, err := c.Compute(ctx, memory(nil, nil, engs), query(clin), nil, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := measureOf(t, got.Report, "PI_PHCDRR_1")
+		notes := strings.Join(got.Report.Notes, " ")
+		if tc.yes {
+			if m.Answer == nil || !*m.Answer || m.Engagement != report.PreProduction || strings.Contains(notes, "not active engagement") {
+				t.Errorf("registered %s: %+v, notes %s", tc.registered, m, notes)
+			}
+			continue
+		}
+		if m.Answer == nil || *m.Answer || !strings.Contains(notes, "PI_PHCDRR_1: engagement imm is not active engagement: registered: registration completed on 2025-03-03, more than 60 days after the period start 2025-01-01 (deadline 2025-03-02)") {
+			t.Errorf("registered %s: %+v, notes %s", tc.registered, m, notes)
+		}
+	}
+}

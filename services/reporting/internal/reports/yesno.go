@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/attest-ehr/attest/libs/contract"
@@ -58,10 +59,13 @@ func sourceOf(id string) (yesNoSource, bool) {
 	return yesNoSource{}, false
 }
 
-// answers are one yes/no measure's inputs, and the level of each registry engagement.
+// answers are one yes/no measure's inputs, the level of each registry engagement in
+// effect at the period's end, and why engagements recorded for it are not active
+// engagement (the 60-day registration rule).
 type answers struct {
-	atts   []measure.Attestation
-	levels map[string]string // engagement ID → status
+	atts     []measure.Attestation
+	levels   map[string]string // engagement ID → status
+	inactive []string
 }
 
 // engagement is the QPP engagement level of the engagement that answered (ref).
@@ -119,13 +123,22 @@ func (c *Computer) yesNoInputs(ctx context.Context, src facts.Source, q Query) (
 		}
 		for _, g := range engs {
 			for _, reg := range s.registries {
-				if g.Measure == reg {
-					// Any active engagement level (registered, testing, production) is
-					// active engagement; the level goes to QPP as _PRE or _PROD.
-					ans.atts = append(ans.atts, measure.Attestation{ID: g.RegistryEngagementID, MeasureID: cid,
-						Yes: g.Status != "", At: g.Since})
-					ans.levels[g.RegistryEngagementID] = g.Status
+				if g.Measure != reg {
+					continue
 				}
+				// Active engagement at the level in effect at the period's end, the
+				// registration within 60 days of its start where the level needs it
+				// (rulebook.CheckEngagement); the level goes to QPP as _PRE or _PROD.
+				// An engagement that is not active answers nothing: another may.
+				loc := c.cal.Location()
+				v := rulebook.CheckEngagement(q.Year, rulebook.Period{From: q.From, To: q.To},
+					rulebook.Engagement{Status: g.Status, Registered: g.Registered.In(loc), Since: g.Since.In(loc)})
+				if !v.Active {
+					ans.inactive = append(ans.inactive, fmt.Sprintf("%s: engagement %s is not active engagement: %s", id, g.RegistryEngagementID, v.Reason))
+					continue
+				}
+				ans.atts = append(ans.atts, measure.Attestation{ID: g.RegistryEngagementID, MeasureID: cid, Yes: true, At: g.Since})
+				ans.levels[g.RegistryEngagementID] = v.Level
 			}
 		}
 		out[id] = ans
