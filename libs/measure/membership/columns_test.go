@@ -2,6 +2,7 @@ package membership_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,16 @@ func TestColumnsEqualReference(t *testing.T) {
 		for i := range patients {
 			patients[i] = g.patient()
 			facts = append(facts, d.Derive(timeline.Timeline{Patient: patients[i]})...)
+		}
+		if rapid.Bool().Draw(rt, "spread") {
+			// Spread each group's facts over more clinicians (a member's facts too), so
+			// that a group merges several clinicians' members with ties between them.
+			for i := range facts {
+				if x := &facts[i].Entity; x.Kind == measure.TINNPI {
+					tin, _, _ := strings.Cut(x.ID, "/")
+					x.ID = tin + "/" + rapid.SampledFrom(spreadNPIs).Draw(rt, "clinician")
+				}
+			}
 		}
 		if rapid.Bool().Draw(rt, "shuffle") {
 			perm := rapid.Permutation(facts).Draw(rt, "order")
@@ -120,6 +131,8 @@ func TestColumnsEqualReference(t *testing.T) {
 	}
 	t.Logf("%d runs, %d with a denominator, %d with a numerator, %d groups after their clinicians", runs, withDen, withNum, groups)
 }
+
+var spreadNPIs = []string{"1000000001", "1000000002", "1111111111", "1999999999", "2222222222", "3000000003"}
 
 func same(t *rapid.T, what string, want, got measure.Result) {
 	t.Helper()

@@ -2,6 +2,7 @@ package membership
 
 import (
 	"cmp"
+	"container/heap"
 	"fmt"
 	"slices"
 	"strings"
@@ -131,51 +132,93 @@ func (c counter) decide(s *Columns) []measure.Member {
 // order, a member counted in the group's denominator (numerator) when it is in any
 // clinician's, reported through the first clinician that has it in the numerator,
 // else in the denominator. Each clinician's members come sorted by member, so they are
-// merged in one pass each rather than through a map: the group's list comes out
+// merged in one k-way pass rather than through a map (or clinician by clinician, which
+// copies the earlier clinicians' members again at each): the group's list comes out
 // sorted too, which Tally's sort then only checks.
 func (c counter) group(clinicians []*Columns) []measure.Member {
 	clinicians = slices.Clone(clinicians)
 	slices.SortFunc(clinicians, func(a, b *Columns) int {
 		return cmp.Compare(clinician(a.series.Entity.ID), clinician(b.series.Entity.ID))
 	})
-	var out []measure.Member
-	for _, s := range clinicians {
-		out = merge(out, c.decide(s), s.series.Entity.String())
+	lists := make([][]measure.Member, len(clinicians))
+	via := make([]string, len(clinicians))
+	for i, s := range clinicians {
+		lists[i], via[i] = c.decide(s), s.series.Entity.String()
+	}
+	return merge(lists, via)
+}
+
+// merge merges the members each clinician decided (lists[i], through via[i], in NPI
+// order; each sorted by member) as the clinicians join one after another: a member
+// several have keeps the first one's entry unless a later one has it in the numerator
+// (or the denominator) where the entry kept does not. The lists are not modified (they
+// are series' memos).
+func merge(lists [][]measure.Member, via []string) []measure.Member {
+	n := 0
+	h := mergeHeap{lists: lists}
+	for i, l := range lists {
+		n += len(l)
+		if len(l) > 0 {
+			h.heads = append(h.heads, head{list: i})
+		}
+	}
+	heap.Init(&h)
+	out := make([]measure.Member, 0, n)
+	for h.Len() > 0 {
+		// The entries of one member pop in clinician order (the heap breaks ties by it).
+		top := h.heads[0]
+		mb := lists[top.list][top.at]
+		mb.Via = via[top.list]
+		h.advance()
+		for h.Len() > 0 {
+			next := h.heads[0]
+			b := &lists[next.list][next.at]
+			if b.PatientID != mb.PatientID || b.Object != mb.Object {
+				break
+			}
+			if b.InNumerator && !mb.InNumerator || b.InDenominator && !mb.InDenominator {
+				mb = *b
+				mb.Via = via[next.list]
+			}
+			h.advance()
+		}
+		out = append(out, mb)
 	}
 	return out
 }
 
-// merge merges b, decided through clinician via, into a, both sorted by member, as a
-// later clinician's members join the earlier ones': a member in both keeps a's entry
-// unless b's has it in the numerator (or the denominator) where a's does not. b is not
-// modified (it is a series' memo).
-func merge(a, b []measure.Member, via string) []measure.Member {
-	out := make([]measure.Member, 0, len(a)+len(b))
-	from := func(m measure.Member) measure.Member { m.Via = via; return m }
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch d := cmp.Or(cmp.Compare(a[i].PatientID, b[j].PatientID), cmp.Compare(a[i].Object, b[j].Object)); {
-		case d < 0:
-			out = append(out, a[i])
-			i++
-		case d > 0:
-			out = append(out, from(b[j]))
-			j++
-		default:
-			mb := a[i]
-			if b[j].InNumerator && !mb.InNumerator || b[j].InDenominator && !mb.InDenominator {
-				mb = from(b[j])
-			}
-			out = append(out, mb)
-			i++
-			j++
-		}
+// head is the next member of one clinician's list in a merge.
+type head struct{ list, at int }
+
+// mergeHeap orders the clinicians' next members by member, then clinician.
+type mergeHeap struct {
+	lists [][]measure.Member
+	heads []head
+}
+
+func (h *mergeHeap) Len() int { return len(h.heads) }
+func (h *mergeHeap) Less(i, j int) bool {
+	a, b := &h.lists[h.heads[i].list][h.heads[i].at], &h.lists[h.heads[j].list][h.heads[j].at]
+	if d := cmp.Or(cmp.Compare(a.PatientID, b.PatientID), cmp.Compare(a.Object, b.Object)); d != 0 {
+		return d < 0
 	}
-	out = append(out, a[i:]...)
-	for ; j < len(b); j++ {
-		out = append(out, from(b[j]))
+	return h.heads[i].list < h.heads[j].list
+}
+func (h *mergeHeap) Swap(i, j int) { h.heads[i], h.heads[j] = h.heads[j], h.heads[i] }
+func (h *mergeHeap) Push(x any)    { h.heads = append(h.heads, x.(head)) }
+func (h *mergeHeap) Pop() any {
+	x := h.heads[len(h.heads)-1]
+	h.heads = h.heads[:len(h.heads)-1]
+	return x
+}
+
+// advance moves the smallest head on, dropping its list when done.
+func (h *mergeHeap) advance() {
+	if h.heads[0].at++; h.heads[0].at < len(h.lists[h.heads[0].list]) {
+		heap.Fix(h, 0)
+	} else {
+		heap.Pop(h)
 	}
-	return out
 }
 
 // memberFacts are one member's facts (indices into the columns), by role.
