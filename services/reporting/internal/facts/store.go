@@ -248,14 +248,16 @@ func (s *Store) Facts(ctx context.Context, e contract.Entity, p measure.Program,
 }
 
 // Columns implements Source: each series from memory when its version is unchanged,
-// from the database otherwise; the token is the entities and versions read.
+// from the database otherwise; the token is the entities and versions read (a series
+// without facts has no version row, and a version only moves up: a series that
+// appears, changes or empties moves the token).
 func (s *Store) Columns(ctx context.Context, e contract.Entity, p measure.Program, measureID string, year int) ([]*membership.Columns, string, error) {
 	versions, err := s.versions(ctx, e, p, measureID, year)
 	if err != nil {
 		return nil, "", err
 	}
 	out := make([]*membership.Columns, 0, len(versions))
-	token := make([]byte, 0, 32*len(versions))
+	token := append(make([]byte, 0, 2+32*len(versions)), "v:"...) // not "" even without any series
 	for _, v := range versions {
 		x := membership.Series{Entity: v.entity, Program: p, Measure: measureID, Year: year}
 		cols, ok := s.cache.GetColumns(x, v.version)
