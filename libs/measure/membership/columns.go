@@ -76,9 +76,10 @@ const (
 	flagAnytime
 )
 
-// memoSize is how many decided member lists a series keeps: a report's period and
-// a few others (the drill-down, a preview of another period).
-const memoSize = 4
+// memoSize is how many decided member lists a series keeps: a report's period (the
+// drill-down counts the same) and one other (another period or as-of being looked
+// at); each is as large as the series' members.
+const memoSize = 2
 
 type memoEntry struct {
 	key     memoKey
@@ -98,13 +99,21 @@ type memoKey struct {
 // A fact's instants are held in the zone of its At (facts are derived and stored in
 // one zone).
 func NewColumns(facts []Fact) (*Columns, error) {
+	ptrs := make([]*Fact, len(facts))
+	for i := range facts {
+		ptrs[i] = &facts[i]
+	}
+	return newColumns(ptrs)
+}
+
+// newColumns is NewColumns over the facts by pointer (reordered in place).
+func newColumns(facts []*Fact) (*Columns, error) {
 	c := &Columns{}
 	if len(facts) > 0 {
 		c.series = facts[0].Series()
 	}
-	sorted := make([]*Fact, 0, len(facts))
-	for i := range facts {
-		f := &facts[i]
+	sorted := facts[:0]
+	for _, f := range facts {
 		if f.Series() != c.series {
 			return nil, fmt.Errorf("columns of %v: fact of series %v", c.series, f.Series())
 		}
@@ -118,8 +127,9 @@ func NewColumns(facts []Fact) (*Columns, error) {
 	}
 	var (
 		text   strings.Builder
-		intern = map[string]span{}
+		intern = make(map[string]span, len(sorted))
 	)
+	text.Grow(16 * len(sorted)) // a reference a fact, give or take
 	str := func(s string) span {
 		if s == "" {
 			return span{}

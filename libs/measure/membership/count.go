@@ -32,7 +32,7 @@ func Count(m measure.Measure, e contract.Entity, p measure.Period, o measure.Opt
 	}
 	// Facts come in runs of one entity (a series each, as stored): the map is touched
 	// once a run, not once a fact.
-	byEntity := map[contract.Entity][]Fact{}
+	byEntity := map[contract.Entity][]*Fact{}
 	for _, list := range facts {
 		for i := 0; i < len(list); {
 			ent := list[i].Entity
@@ -41,18 +41,20 @@ func Count(m measure.Measure, e contract.Entity, p measure.Period, o measure.Opt
 				j++
 			}
 			if belongs(ent, e) {
-				for _, f := range list[i:j] {
-					if f.Program == m.Program && f.Measure == m.ID && f.Year == p.Year {
-						byEntity[ent] = append(byEntity[ent], f)
+				run := byEntity[ent]
+				for k := i; k < j; k++ {
+					if f := &list[k]; f.Program == m.Program && f.Measure == m.ID && f.Year == p.Year {
+						run = append(run, f)
 					}
 				}
+				byEntity[ent] = run
 			}
 			i = j
 		}
 	}
 	cols := make([]*Columns, 0, len(byEntity))
 	for _, fs := range byEntity {
-		c, err := NewColumns(fs)
+		c, err := newColumns(fs)
 		if err != nil {
 			return measure.Result{}, err
 		}
