@@ -103,11 +103,13 @@ func NewColumns(facts []Fact) (*Columns, error) {
 	for i := range facts {
 		ptrs[i] = &facts[i]
 	}
-	return newColumns(ptrs)
+	return newColumns(ptrs, true)
 }
 
-// newColumns is NewColumns over the facts by pointer (reordered in place).
-func newColumns(facts []*Fact) (*Columns, error) {
+// newColumns is NewColumns over the facts by pointer (reordered in place). Without
+// keep — columns built for one count and dropped — strings are not interned (each
+// copied as it comes, cheaper than looking it up) and Because is not held.
+func newColumns(facts []*Fact, keep bool) (*Columns, error) {
 	c := &Columns{}
 	if len(facts) > 0 {
 		c.series = facts[0].Series()
@@ -127,12 +129,20 @@ func newColumns(facts []*Fact) (*Columns, error) {
 	}
 	var (
 		text   strings.Builder
-		intern = make(map[string]span, len(sorted))
+		intern map[string]span
 	)
+	if keep {
+		intern = make(map[string]span, len(sorted))
+	}
 	text.Grow(16 * len(sorted)) // a reference a fact, give or take
 	str := func(s string) span {
 		if s == "" {
 			return span{}
+		}
+		if !keep {
+			sp := span{uint32(text.Len()), uint32(len(s))}
+			text.WriteString(s)
+			return sp
 		}
 		if sp, ok := intern[s]; ok {
 			return sp
@@ -155,7 +165,10 @@ func newColumns(facts []*Fact) (*Columns, error) {
 			c.first = append(c.first, int32(i))
 		}
 		c.role[i] = uint8(roleCode(f.Role))
-		c.channel[i], c.ref[i], c.forRef[i], c.out[i], c.because[i] = str(string(f.Channel)), str(f.Ref), str(f.For), str(f.Out), str(f.Because)
+		c.channel[i], c.ref[i], c.forRef[i], c.out[i] = str(string(f.Channel)), str(f.Ref), str(f.For), str(f.Out)
+		if keep {
+			c.because[i] = str(f.Because)
+		}
 		c.at[i], c.until[i], c.start[i], c.deadline[i] = c.nanos(f.At), c.nanos(f.Until), c.nanos(f.Start), c.nanos(f.Deadline)
 		if f.Controlled {
 			c.flags[i] |= flagControlled

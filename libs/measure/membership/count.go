@@ -54,7 +54,7 @@ func Count(m measure.Measure, e contract.Entity, p measure.Period, o measure.Opt
 	}
 	cols := make([]*Columns, 0, len(byEntity))
 	for _, fs := range byEntity {
-		c, err := newColumns(fs)
+		c, err := newColumns(fs, false)
 		if err != nil {
 			return measure.Result{}, err
 		}
@@ -402,12 +402,12 @@ func (c counter) timelyAccess(m *measure.Member, r measure.TimelyAccess, s *Colu
 // access decides one encounter: Met when every channel shared its information by
 // the deadline and within the numerator window.
 func (c counter) access(r measure.TimelyAccess, e fact, access []int32) measure.Reason {
-	s := e.s
+	s, ref := e.s, e.ref()
 	var last fact
 	found := false
 	for _, ch := range r.Channels {
 		k := slices.IndexFunc(access, func(a int32) bool {
-			return s.forRef[a] == s.ref[e.i] && s.str(s.channel[a]) == string(ch)
+			return s.str(s.forRef[a]) == ref && s.str(s.channel[a]) == string(ch)
 		})
 		switch {
 		case k < 0 && c.pending(e.deadline()):
