@@ -8,12 +8,10 @@ import (
 
 	"pgregory.net/rapid"
 
-	"github.com/attest-ehr/attest/libs/calendar"
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/measure"
 	"github.com/attest-ehr/attest/libs/measure/measuretest"
 	"github.com/attest-ehr/attest/libs/measure/membership"
-	"github.com/attest-ehr/attest/libs/measure/timeline"
 )
 
 // TestColumnsEqualReference checks the columnar counting against the counting over
@@ -35,18 +33,8 @@ func TestColumnsEqualReference(t *testing.T) {
 	measuretest.Checks(t, 1000)
 	var runs, withDen, withNum, groups int
 	rapid.Check(t, func(rt *rapid.T) {
-		m := rapid.SampledFrom(ratios).Draw(rt, "measure")
-		year := rapid.IntRange(m.Years.From, m.Years.To).Draw(rt, "year")
-		loc := rapid.SampledFrom([]*time.Location{time.UTC, time.FixedZone("UTC-5", -5*3600)}).Draw(rt, "zone")
-		cal := calendar.New(loc)
-		g := &gen{t: rt, year: year, loc: loc}
-		patients := make([]measure.Patient, rapid.IntRange(1, 8).Draw(rt, "patients"))
-		d := membership.NewDeriver(c, cal)
-		var facts []membership.Fact
-		for i := range patients {
-			patients[i] = g.patient()
-			facts = append(facts, d.Derive(timeline.Timeline{Patient: patients[i]})...)
-		}
+		x := drawCase(rt, c, ratios, 8)
+		m, e, p, o, facts := x.m, x.e, x.p, x.o, x.facts
 		if rapid.Bool().Draw(rt, "spread") {
 			// Spread each group's facts over more clinicians (a member's facts too), so
 			// that a group merges several clinicians' members with ties between them.
@@ -60,15 +48,6 @@ func TestColumnsEqualReference(t *testing.T) {
 		if rapid.Bool().Draw(rt, "shuffle") {
 			perm := rapid.Permutation(facts).Draw(rt, "order")
 			facts = perm
-		}
-		e := entityFor(rt, m, patients)
-		p := periodIn(rt, m, e.Kind, year, loc)
-		o := measure.Options{Calendar: cal}
-		if rapid.Bool().Draw(rt, "as-of") {
-			o.AsOf = g.at("as-of")
-		}
-		if len(m.Variants) > 0 {
-			o.Variant = rapid.SampledFrom(m.Variants).Draw(rt, "variant")
 		}
 		want, err := membership.CountReference(m, e, p, o, facts)
 		if err != nil {
