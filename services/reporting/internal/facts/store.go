@@ -214,7 +214,7 @@ func (s *Store) Positions(ctx context.Context) ([]Position, time.Time, error) {
 
 // Series returns the facts of entity e (for a group, TIN, its clinicians' TIN/NPI
 // facts together) for one program, measure and performance year: what
-// membership.Count takes. The slice may be shared with the cache: do not modify it.
+// membership.Count takes, built from the cached columns (a new slice each call).
 func (s *Store) Series(ctx context.Context, e contract.Entity, program string, measureID string, year int) ([]membership.Fact, error) {
 	lists, err := s.Facts(ctx, e, measure.Program(program), measureID, year)
 	if err != nil {
