@@ -7,9 +7,11 @@ import (
 
 // DefaultResultMembers is how many members (entries of the kept reports' lists, a
 // couple of hundred bytes each, their strings shared with the series) a Computer keeps
-// by default, some 800 MB: the reports with lists of some 600 clinicians of 2,000
-// patients, or a dozen groups of 50,000 (without lists, twice as many).
-const DefaultResultMembers = 4_000_000
+// by default, up to some 2.4 GB: every report of a 1,000,000-patient system of 500
+// clinicians and 20 groups with its lists (7.2 M entries; 5.4 M without lists). A
+// working set larger than this is served from the series' remembered members (a
+// merge) instead — with an LRU, a cycle over more reports than fit keeps none.
+const DefaultResultMembers = 12_000_000
 
 // results keeps the inputs of computed reports by key (the query and the versions of
 // everything it read), least recently used out first, up to a number of members.
