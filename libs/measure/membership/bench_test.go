@@ -77,18 +77,7 @@ func BenchmarkCount(b *testing.B) {
 		})
 		group := contract.Entity{Kind: contract.EntityTIN, ID: tins[0]}
 		clinician := contract.Entity{Kind: contract.EntityTINNPI, ID: tins[0] + "/" + npis[0]}
-		bySeries := map[membership.Series][]membership.Fact{}
-		for _, f := range facts {
-			bySeries[f.Series()] = append(bySeries[f.Series()], f)
-		}
-		var cols []*membership.Columns
-		for _, fs := range bySeries {
-			c, err := membership.NewColumns(fs)
-			if err != nil {
-				b.Fatal(err)
-			}
-			cols = append(cols, c)
-		}
+		cols, _ := seriesColumns(b, facts)
 		for _, e := range []contract.Entity{group, clinician} {
 			// facts: Count over Fact slices (it builds the columns each call);
 			// reference: the counting over []*Fact that columns replaced; recount:

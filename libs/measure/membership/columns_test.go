@@ -61,22 +61,14 @@ func TestColumnsEqualReference(t *testing.T) {
 
 		// The series as a store holds them: one Columns each, every series of the
 		// facts (others are ignored by the count).
-		bySeries := map[membership.Series][]membership.Fact{}
-		for _, f := range facts {
-			bySeries[f.Series()] = append(bySeries[f.Series()], f)
-		}
-		var cols []*membership.Columns
-		for _, fs := range bySeries {
-			col, err := membership.NewColumns(fs)
-			if err != nil {
-				rt.Fatal(err)
-			}
+		cols, bySeries := seriesColumns(rt, facts)
+		for _, col := range cols {
+			fs := bySeries[col.Series()]
 			if back := col.Facts(); len(back) != len(fs) {
 				rt.Fatalf("columns hold %d facts of %d", len(back), len(fs))
 			} else if _, retract := membership.Diff(fs, back); len(retract) > 0 {
 				rt.Fatalf("columns give back facts they were not built from: %v", retract)
 			}
-			cols = append(cols, col)
 		}
 		if e.Kind == measure.TIN && rapid.Bool().Draw(rt, "clinicians-first") {
 			// Some clinicians counted on their own first: the group then merges their
@@ -109,6 +101,23 @@ func TestColumnsEqualReference(t *testing.T) {
 		t.Errorf("of %d runs, %d had a denominator and %d a numerator: the generator is too sparse", runs, withDen, withNum)
 	}
 	t.Logf("%d runs, %d with a denominator, %d with a numerator, %d groups after their clinicians", runs, withDen, withNum, groups)
+}
+
+// seriesColumns holds facts as a store does: one Columns a series.
+func seriesColumns(t interface{ Fatal(...any) }, facts []membership.Fact) ([]*membership.Columns, map[membership.Series][]membership.Fact) {
+	bySeries := map[membership.Series][]membership.Fact{}
+	for _, f := range facts {
+		bySeries[f.Series()] = append(bySeries[f.Series()], f)
+	}
+	var cols []*membership.Columns
+	for _, fs := range bySeries {
+		c, err := membership.NewColumns(fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, c)
+	}
+	return cols, bySeries
 }
 
 var spreadNPIs = []string{"1000000001", "1000000002", "1111111111", "1999999999", "2222222222", "3000000003"}
