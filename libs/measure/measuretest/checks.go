@@ -2,7 +2,10 @@ package measuretest
 
 import (
 	"flag"
+	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -10,9 +13,11 @@ import (
 // command line: the properties of this service need more than rapid's default 100.
 func Checks(t *testing.T, n int) {
 	t.Helper()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "rapid.checks" })
-	if given {
+	// Given on the command line, not set by an earlier test's Checks (flag.Visit would
+	// report both: the second test of a package calling Checks got rapid's 100).
+	if slices.ContainsFunc(os.Args[1:], func(a string) bool {
+		return strings.HasPrefix(strings.TrimLeft(a, "-"), "rapid.checks")
+	}) {
 		return
 	}
 	old := flag.Lookup("rapid.checks").Value.String()

@@ -77,7 +77,12 @@ func BenchmarkCount(b *testing.B) {
 		})
 		group := contract.Entity{Kind: contract.EntityTIN, ID: tins[0]}
 		clinician := contract.Entity{Kind: contract.EntityTINNPI, ID: tins[0] + "/" + npis[0]}
+		cols, _ := seriesColumns(b, facts)
 		for _, e := range []contract.Entity{group, clinician} {
+			// facts: Count over Fact slices (it builds the columns each call);
+			// reference: the counting over []*Fact that columns replaced; recount:
+			// CountColumns over cached columns with nothing remembered (a new as-of each
+			// time); remembered: CountColumns again for the same period.
 			b.Run(fmt.Sprintf("facts/%s/%d-patients", e.Kind, n), func(b *testing.B) {
 				for b.Loop() {
 					if _, err := membership.Count(m, e, p, o, facts); err != nil {
@@ -85,7 +90,36 @@ func BenchmarkCount(b *testing.B) {
 					}
 				}
 			})
+			b.Run(fmt.Sprintf("reference/%s/%d-patients", e.Kind, n), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := membership.CountReference(m, e, p, o, facts); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(fmt.Sprintf("recount/%s/%d-patients", e.Kind, n), func(b *testing.B) {
+				x := o
+				x.AsOf = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+				for b.Loop() {
+					x.AsOf = x.AsOf.Add(time.Nanosecond)
+					if _, err := membership.CountColumns(m, e, p, x, cols...); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(fmt.Sprintf("remembered/%s/%d-patients", e.Kind, n), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := membership.CountColumns(m, e, p, o, cols...); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
+		held := 0
+		for _, c := range cols {
+			held += c.Bytes()
+		}
+		b.Logf("%d patients: %d facts held in %d bytes of columns (%.0f a fact)", n, len(facts), held, float64(held)/float64(len(facts)))
 		b.Run(fmt.Sprintf("evaluate/tin/%d-patients", n), func(b *testing.B) {
 			for b.Loop() {
 				if _, err := measure.Evaluate(m, group, p, pts, o); err != nil {

@@ -23,6 +23,14 @@ type cacheEntry struct {
 	series  Series
 	version int64
 	facts   []Fact
+	cols    *Columns // instead of facts, for a reader that counts columns
+}
+
+func (e *cacheEntry) size() int {
+	if e.cols != nil {
+		return e.cols.Len()
+	}
+	return len(e.facts)
 }
 
 // NewCache returns a cache holding up to max facts.
@@ -35,33 +43,55 @@ func (c *Cache) Get(s Series, v int64) ([]Fact, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.entries[s]
-	if !ok || el.Value.(*cacheEntry).version != v {
+	if !ok || el.Value.(*cacheEntry).version != v || el.Value.(*cacheEntry).cols != nil {
 		return nil, false
 	}
 	c.lru.MoveToFront(el)
 	return el.Value.(*cacheEntry).facts, true
 }
 
+// GetColumns returns the columns of s if they are held at version v.
+func (c *Cache) GetColumns(s Series, v int64) (*Columns, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[s]
+	if !ok || el.Value.(*cacheEntry).version != v || el.Value.(*cacheEntry).cols == nil {
+		return nil, false
+	}
+	c.lru.MoveToFront(el)
+	return el.Value.(*cacheEntry).cols, true
+}
+
+// PutColumns holds the columns of s read at version v, as Put holds facts (a series
+// is held either way, not both; its size is its facts).
+func (c *Cache) PutColumns(s Series, v int64, cols *Columns) {
+	c.put(&cacheEntry{series: s, version: v, cols: cols})
+}
+
 // Put holds the facts of s read at version v, evicting others to stay within max. A
 // series larger than max is not held.
 func (c *Cache) Put(s Series, v int64, facts []Fact) {
+	c.put(&cacheEntry{series: s, version: v, facts: facts})
+}
+
+func (c *Cache) put(e *cacheEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.entries[s]; ok {
-		c.held -= len(el.Value.(*cacheEntry).facts)
+	if el, ok := c.entries[e.series]; ok {
+		c.held -= el.Value.(*cacheEntry).size()
 		c.lru.Remove(el)
-		delete(c.entries, s)
+		delete(c.entries, e.series)
 	}
-	if len(facts) > c.max {
+	if e.size() > c.max {
 		return
 	}
-	c.entries[s] = c.lru.PushFront(&cacheEntry{series: s, version: v, facts: facts})
-	c.held += len(facts)
+	c.entries[e.series] = c.lru.PushFront(e)
+	c.held += e.size()
 	for c.held > c.max {
 		last := c.lru.Back()
-		e := last.Value.(*cacheEntry)
-		c.held -= len(e.facts)
+		old := last.Value.(*cacheEntry)
+		c.held -= old.size()
 		c.lru.Remove(last)
-		delete(c.entries, e.series)
+		delete(c.entries, old.series)
 	}
 }

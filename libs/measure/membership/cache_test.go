@@ -39,3 +39,40 @@ func TestCache(t *testing.T) {
 		t.Fatal("the old version of a is still held")
 	}
 }
+
+// TestCacheColumns: columns are held and evicted by their facts, like facts, and a
+// series held as columns is not handed out as facts (nor the reverse).
+func TestCacheColumns(t *testing.T) {
+	s := func(id string) membership.Series { return membership.Series{Measure: id} }
+	cols := func(id string, n int) *membership.Columns {
+		fs := make([]membership.Fact, n)
+		for i := range fs {
+			fs[i] = membership.Fact{Measure: id, Patient: string(rune('a' + i)), Role: membership.Denominator}
+		}
+		c, err := membership.NewColumns(fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := membership.NewCache(5)
+	a := cols("a", 3)
+	c.PutColumns(s("a"), 1, a)
+	if got, ok := c.GetColumns(s("a"), 1); !ok || got != a {
+		t.Fatal("a at version 1 is not held")
+	}
+	if _, ok := c.Get(s("a"), 1); ok {
+		t.Fatal("columns handed out as facts")
+	}
+	c.Put(s("b"), 1, make([]membership.Fact, 2))
+	if _, ok := c.GetColumns(s("b"), 1); ok {
+		t.Fatal("facts handed out as columns")
+	}
+	c.PutColumns(s("c"), 1, cols("c", 2)) // 7 > 5: a, the least recently used, goes
+	if _, ok := c.GetColumns(s("a"), 1); ok {
+		t.Fatal("a was not evicted")
+	}
+	if _, ok := c.GetColumns(s("c"), 1); !ok {
+		t.Fatal("c is not held")
+	}
+}

@@ -2,6 +2,7 @@ package membership
 
 import (
 	"cmp"
+	"container/heap"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,16 +23,13 @@ import (
 // place in no denominator are left out, except those a rule keeps out whatever the
 // period (not eligible); Evaluate also lists patients whose inputs all fall outside
 // the period. Bad arguments are Evaluate's errs.Invalid errors.
+//
+// Count builds the columns of each entity's facts and counts them with CountColumns; a
+// caller counting the same facts often keeps the columns instead.
 func Count(m measure.Measure, e contract.Entity, p measure.Period, o measure.Options, facts ...[]Fact) (measure.Result, error) {
-	if m.Kind != measure.Ratio || m.Rule == nil {
-		return measure.Result{}, errs.Field(errs.Invalid, "measure", "%s is not a ratio measure", m.ID)
-	}
-	b, err := measure.Resolve(m, e, p, o)
-	if err != nil {
+	if err := countable(m); err != nil {
 		return measure.Result{}, err
 	}
-	c := counter{m: m, b: b, asOf: o.AsOf, loc: o.Calendar.Location()}
-	// Facts are large: they are handled by pointer from here on.
 	// Facts come in runs of one entity (a series each, as stored): the map is touched
 	// once a run, not once a fact.
 	byEntity := map[contract.Entity][]*Fact{}
@@ -42,11 +40,8 @@ func Count(m measure.Measure, e contract.Entity, p measure.Period, o measure.Opt
 			for j < len(list) && list[j].Entity == ent {
 				j++
 			}
-			if e.Kind == measure.TIN && ent.Kind == measure.TINNPI && strings.HasPrefix(ent.ID, e.ID+"/") || ent == e {
+			if belongs(ent, e) {
 				run := byEntity[ent]
-				if run == nil {
-					run = make([]*Fact, 0, j-i)
-				}
 				for k := i; k < j; k++ {
 					if f := &list[k]; f.Program == m.Program && f.Measure == m.ID && f.Year == p.Year {
 						run = append(run, f)
@@ -57,11 +52,60 @@ func Count(m measure.Measure, e contract.Entity, p measure.Period, o measure.Opt
 			i = j
 		}
 	}
+	cols := make([]*Columns, 0, len(byEntity))
+	for _, fs := range byEntity {
+		c, err := newColumns(fs, false)
+		if err != nil {
+			return measure.Result{}, err
+		}
+		cols = append(cols, c)
+	}
+	return CountColumns(m, e, p, o, cols...)
+}
+
+func countable(m measure.Measure) error {
+	if m.Kind != measure.Ratio || m.Rule == nil {
+		return errs.Field(errs.Invalid, "measure", "%s is not a ratio measure", m.ID)
+	}
+	return nil
+}
+
+// belongs reports whether facts of entity fe count for e: e's own, or for a group
+// (TIN) its clinicians' (tin_npi "TIN/…").
+func belongs(fe, e contract.Entity) bool {
+	return e.Kind == measure.TIN && fe.Kind == measure.TINNPI && strings.HasPrefix(fe.ID, e.ID+"/") || fe == e
+}
+
+// CountColumns is Count over series held in columns: those of e for m's program, ID
+// and p's year (a group's: its clinicians'), one each; others are ignored. The members
+// each series decides are remembered by it (see Columns), so counting a group again
+// after one clinician's series changed recounts that clinician only.
+func CountColumns(m measure.Measure, e contract.Entity, p measure.Period, o measure.Options, cols ...*Columns) (measure.Result, error) {
+	if err := countable(m); err != nil {
+		return measure.Result{}, err
+	}
+	b, err := measure.Resolve(m, e, p, o)
+	if err != nil {
+		return measure.Result{}, err
+	}
+	c := counter{m: m, b: b, asOf: o.AsOf, loc: o.Calendar.Location()}
+	c.key = memoKey{rule: fmt.Sprintf("%T%v", m.Rule, m.Rule), bounds: b, asOf: o.AsOf, zone: c.loc}
+	var held []*Columns
+	for _, s := range cols {
+		if x := s.series; belongs(x.Entity, e) && x.Program == m.Program && x.Measure == m.ID && x.Year == p.Year {
+			held = append(held, s)
+		}
+	}
 	var members []measure.Member
-	if e.Kind == measure.TIN {
-		members = c.group(byEntity)
-	} else {
-		members = c.members(byEntity[e])
+	switch {
+	case e.Kind == measure.TIN:
+		members = c.group(held)
+	case len(held) > 0:
+		// The series' list is shared with its memo, and Tally sorts the list it is given.
+		members = slices.Clone(c.decide(held[0]))
+	}
+	if members == nil {
+		members = []measure.Member{} // none, as an empty list whatever the facts held
 	}
 	return measure.Tally(m, e, p, b.Variant, members), nil
 }
@@ -72,65 +116,116 @@ type counter struct {
 	b    measure.Bounds
 	asOf time.Time
 	loc  *time.Location
+	key  memoKey
+}
+
+// decide returns the members of one series, remembered or evaluated (and then
+// remembered).
+func (c counter) decide(s *Columns) []measure.Member {
+	if ms, ok := s.decided(c.key); ok {
+		return ms
+	}
+	ms := c.members(s)
+	s.remember(c.key, ms)
+	return ms
 }
 
 // group evaluates a TIN as Evaluate does: each clinician (TIN/NPI) on its own, in NPI
 // order, a member counted in the group's denominator (numerator) when it is in any
 // clinician's, reported through the first clinician that has it in the numerator,
 // else in the denominator. Each clinician's members come sorted by member, so they are
-// merged in one pass each rather than through a map: the group's list comes out
+// merged in one k-way pass rather than through a map (or clinician by clinician, which
+// copies the earlier clinicians' members again at each): the group's list comes out
 // sorted too, which Tally's sort then only checks.
-func (c counter) group(byClinician map[contract.Entity][]*Fact) []measure.Member {
-	clinicians := make([]contract.Entity, 0, len(byClinician))
-	for e := range byClinician {
-		clinicians = append(clinicians, e)
+func (c counter) group(clinicians []*Columns) []measure.Member {
+	clinicians = slices.Clone(clinicians)
+	slices.SortFunc(clinicians, func(a, b *Columns) int {
+		return cmp.Compare(clinician(a.series.Entity.ID), clinician(b.series.Entity.ID))
+	})
+	lists := make([][]measure.Member, len(clinicians))
+	via := make([]string, len(clinicians))
+	for i, s := range clinicians {
+		lists[i], via[i] = c.decide(s), s.series.Entity.String()
 	}
-	slices.SortFunc(clinicians, func(a, b contract.Entity) int { return cmp.Compare(clinician(a.ID), clinician(b.ID)) })
-	var out []measure.Member
-	for _, e := range clinicians {
-		ms := c.members(byClinician[e])
-		via := e.String()
-		for i := range ms {
-			ms[i].Via = via
+	return merge(lists, via)
+}
+
+// merge merges the members each clinician decided (lists[i], through via[i], in NPI
+// order; each sorted by member) as the clinicians join one after another: a member
+// several have keeps the first one's entry unless a later one has it in the numerator
+// (or the denominator) where the entry kept does not. The lists are not modified (they
+// are series' memos).
+func merge(lists [][]measure.Member, via []string) []measure.Member {
+	n := 0
+	h := mergeHeap{lists: lists}
+	for i, l := range lists {
+		n += len(l)
+		if len(l) > 0 {
+			h.heads = append(h.heads, head{list: i})
 		}
-		out = merge(out, ms)
+	}
+	heap.Init(&h)
+	out := make([]measure.Member, 0, n)
+	for h.Len() > 0 {
+		// The entries of one member pop in clinician order (the heap breaks ties by it).
+		top := h.heads[0]
+		mb := lists[top.list][top.at]
+		mb.Via = via[top.list]
+		h.advance()
+		for h.Len() > 0 {
+			next := h.heads[0]
+			b := &lists[next.list][next.at]
+			if b.PatientID != mb.PatientID || b.Object != mb.Object {
+				break
+			}
+			if b.InNumerator && !mb.InNumerator || b.InDenominator && !mb.InDenominator {
+				mb = *b
+				mb.Via = via[next.list]
+			}
+			h.advance()
+		}
+		out = append(out, mb)
 	}
 	return out
 }
 
-// merge merges b into a, both sorted by member, as a later clinician's members join
-// the earlier ones': a member in both keeps a's entry unless b's has it in the
-// numerator (or the denominator) where a's does not.
-func merge(a, b []measure.Member) []measure.Member {
-	if len(a) == 0 {
-		return b
-	}
-	out := make([]measure.Member, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch d := cmp.Or(cmp.Compare(a[i].PatientID, b[j].PatientID), cmp.Compare(a[i].Object, b[j].Object)); {
-		case d < 0:
-			out = append(out, a[i])
-			i++
-		case d > 0:
-			out = append(out, b[j])
-			j++
-		default:
-			mb := a[i]
-			if b[j].InNumerator && !mb.InNumerator || b[j].InDenominator && !mb.InDenominator {
-				mb = b[j]
-			}
-			out = append(out, mb)
-			i++
-			j++
-		}
-	}
-	return append(append(out, a[i:]...), b[j:]...)
+// head is the next member of one clinician's list in a merge.
+type head struct{ list, at int }
+
+// mergeHeap orders the clinicians' next members by member, then clinician.
+type mergeHeap struct {
+	lists [][]measure.Member
+	heads []head
 }
 
-// memberFacts are one member's facts, by role.
+func (h *mergeHeap) Len() int { return len(h.heads) }
+func (h *mergeHeap) Less(i, j int) bool {
+	a, b := &h.lists[h.heads[i].list][h.heads[i].at], &h.lists[h.heads[j].list][h.heads[j].at]
+	if d := cmp.Or(cmp.Compare(a.PatientID, b.PatientID), cmp.Compare(a.Object, b.Object)); d != 0 {
+		return d < 0
+	}
+	return h.heads[i].list < h.heads[j].list
+}
+func (h *mergeHeap) Swap(i, j int) { h.heads[i], h.heads[j] = h.heads[j], h.heads[i] }
+func (h *mergeHeap) Push(x any)    { h.heads = append(h.heads, x.(head)) }
+func (h *mergeHeap) Pop() any {
+	x := h.heads[len(h.heads)-1]
+	h.heads = h.heads[:len(h.heads)-1]
+	return x
+}
+
+// advance moves the smallest head on, dropping its list when done.
+func (h *mergeHeap) advance() {
+	if h.heads[0].at++; h.heads[0].at < len(h.lists[h.heads[0].list]) {
+		heap.Fix(h, 0)
+	} else {
+		heap.Pop(h)
+	}
+}
+
+// memberFacts are one member's facts (indices into the columns), by role.
 type memberFacts struct {
-	den, num, access, gate []*Fact
+	den, num, access, gate []int32
 }
 
 // order sorts one entity's facts by member, then time and input: the order members
@@ -139,45 +234,56 @@ func order(a, b *Fact) int {
 	return cmp.Or(cmp.Compare(a.Patient, b.Patient), cmp.Compare(a.Object, b.Object), a.At.Compare(b.At), cmp.Compare(a.Ref, b.Ref))
 }
 
-// members evaluates the members of one entity's facts, in one pass over them sorted
-// by member (facts read in that order sort at once).
-func (c counter) members(facts []*Fact) []measure.Member {
-	if !slices.IsSortedFunc(facts, order) { // facts read back from storage come sorted
-		slices.SortFunc(facts, order)
+// fact is one fact of a series being counted: its columns and index.
+type fact struct {
+	s *Columns
+	i int32
+}
+
+func (f fact) at() time.Time       { return f.s.time(f.i, f.s.at) }
+func (f fact) until() time.Time    { return f.s.time(f.i, f.s.until) }
+func (f fact) deadline() time.Time { return f.s.time(f.i, f.s.deadline) }
+func (f fact) ref() string         { return f.s.str(f.s.ref[f.i]) }
+func (f fact) out() string         { return f.s.str(f.s.out[f.i]) }
+
+// started is when a denominator input began: Start when it is dated by its discharge.
+func (f fact) started() time.Time {
+	if f.s.start[f.i] != none {
+		return f.s.time(f.i, f.s.start)
 	}
+	return f.at()
+}
+
+// members evaluates the members of one series, in member order.
+func (c counter) members(s *Columns) []measure.Member {
 	var (
-		out = make([]measure.Member, 0, len(facts)/4) // a member has a few facts
+		out = make([]measure.Member, 0, len(s.patient))
 		mf  memberFacts
 	)
-	for i := 0; i < len(facts); {
-		j := i + 1
-		for j < len(facts) && facts[j].Patient == facts[i].Patient && facts[j].Object == facts[i].Object {
-			j++
-		}
+	for k := range s.patient {
 		mf.den, mf.num, mf.access, mf.gate = mf.den[:0], mf.num[:0], mf.access[:0], mf.gate[:0]
-		for _, f := range facts[i:j] {
-			switch f.Role {
-			case Denominator:
-				mf.den = append(mf.den, f)
-			case Numerator:
-				mf.num = append(mf.num, f)
-			case Access:
-				mf.access = append(mf.access, f)
-			case Gate:
-				mf.gate = append(mf.gate, f)
+		for i := s.first[k]; i < s.first[k+1]; i++ {
+			switch s.role[i] {
+			case roleDen:
+				mf.den = append(mf.den, i)
+			case roleNum:
+				mf.num = append(mf.num, i)
+			case roleAccess:
+				mf.access = append(mf.access, i)
+			case roleGate:
+				mf.gate = append(mf.gate, i)
 			}
 		}
 		var mb measure.Member
 		var ok bool
-		if k := facts[i].member(); k.object == "" {
-			mb, ok = c.patient(k.patient, &mf)
+		if s.object[k].n == 0 {
+			mb, ok = c.patient(s, s.str(s.patient[k]), &mf)
 		} else {
-			mb, ok = c.object(k, &mf)
+			mb, ok = c.object(s, s.str(s.patient[k]), s.str(s.object[k]), &mf)
 		}
 		if ok {
 			out = append(out, mb)
 		}
-		i = j
 	}
 	return out
 }
@@ -195,55 +301,48 @@ func (c counter) pending(deadline time.Time) bool {
 func (c counter) stamp(t time.Time) string { return t.In(c.loc).Format("2006-01-02 15:04 MST") }
 
 // patient evaluates a unique-patient member.
-func (c counter) patient(id string, mf *memberFacts) (measure.Member, bool) {
+func (c counter) patient(s *Columns, id string, mf *memberFacts) (measure.Member, bool) {
 	pop := population(c.m.Rule)
-	var in []*Fact
-	for _, f := range mf.den {
+	in := mf.den[:0:0]
+	for _, i := range mf.den {
+		at := fact{s, i}.at()
 		if pop == measure.PriorVisits {
-			if !f.At.Before(c.b.From.AddDate(-2, 0, 0)) && f.At.Before(c.b.From) {
-				in = append(in, f)
+			if !at.Before(c.b.From.AddDate(-2, 0, 0)) && at.Before(c.b.From) {
+				in = append(in, i)
 			}
-		} else if c.inPeriod(f.At) {
-			in = append(in, f)
+		} else if c.inPeriod(at) {
+			in = append(in, i)
 		}
 	}
 	if len(in) == 0 || pop == measure.PriorVisits && len(in) < 2 {
 		return measure.Member{}, false
 	}
 	m := measure.Member{PatientID: id}
-	if in[0].Out != "" {
-		m.Denominator = measure.Reason{Code: measure.NotEligible, Ref: in[0].Ref, At: started(in[0]), Note: in[0].Out}
+	if first := (fact{s, in[0]}); first.out() != "" {
+		m.Denominator = measure.Reason{Code: measure.NotEligible, Ref: first.ref(), At: first.started(), Note: first.out()}
 		return m, true
 	}
-	counted := in[0]
+	counted := fact{s, in[0]}
 	if pop == measure.PriorVisits {
-		counted = in[len(in)-1]
+		counted = fact{s, in[len(in)-1]}
 	}
 	m.InDenominator = true
-	m.Denominator = measure.Reason{Code: measure.Counted, Ref: counted.Ref, At: counted.At, Note: string(pop)}
+	m.Denominator = measure.Reason{Code: measure.Counted, Ref: counted.ref(), At: counted.at(), Note: string(pop)}
 	switch r := c.m.Rule.(type) {
 	case measure.TimelyAccess:
-		c.timelyAccess(&m, r, in, mf.access)
+		c.timelyAccess(&m, r, s, in, mf.access)
 	case measure.PatientActed:
-		c.acted(&m, mf.num, "numerator action")
+		c.acted(&m, s, mf.num, "numerator action")
 	case measure.PatientOrdered:
-		if !slices.ContainsFunc(mf.gate, func(g *Fact) bool { return g.At.Before(c.b.To) }) {
+		if !slices.ContainsFunc(mf.gate, func(g int32) bool { return fact{s, g}.at().Before(c.b.To) }) {
 			m.InDenominator = false
-			m.Denominator = measure.Reason{Code: measure.NotEligible, Ref: counted.Ref, At: counted.At,
+			m.Denominator = measure.Reason{Code: measure.NotEligible, Ref: counted.ref(), At: counted.at(),
 				Note: "no medication on the medication list before the end of the period"}
 			return m, true
 		}
-		c.acted(&m, mf.num, "medication order entered with CPOE")
+		c.acted(&m, s, mf.num, "medication order entered with CPOE")
 	}
 	return m, true
-}
-
-// started is when a denominator input began: Start when it is dated by its discharge.
-func started(f *Fact) time.Time {
-	if !f.Start.IsZero() {
-		return f.Start
-	}
-	return f.At
 }
 
 // population is a unique-patient rule's population.
@@ -260,16 +359,17 @@ func population(r measure.Rule) measure.Population {
 }
 
 // acted puts the member in the numerator with the earliest action in the window.
-func (c counter) acted(m *measure.Member, num []*Fact, what string) {
-	for _, f := range num { // sorted by time, then ID
-		if c.inWindow(f.At) {
+func (c counter) acted(m *measure.Member, s *Columns, num []int32, what string) {
+	for _, i := range num { // sorted by time, then ID
+		if f := (fact{s, i}); c.inWindow(f.at()) {
 			m.InNumerator = true
-			m.Numerator = measure.Reason{Code: measure.Met, Ref: f.Ref, At: f.At, Note: what}
+			m.Numerator = measure.Reason{Code: measure.Met, Ref: f.ref(), At: f.at(), Note: what}
 			return
 		}
 	}
 	if len(num) > 0 {
-		m.Numerator = measure.Reason{Code: measure.OutOfWindow, Ref: num[0].Ref, At: num[0].At,
+		f := fact{s, num[0]}
+		m.Numerator = measure.Reason{Code: measure.OutOfWindow, Ref: f.ref(), At: f.at(),
 			Note: what + " outside the numerator window"}
 		return
 	}
@@ -279,8 +379,9 @@ func (c counter) acted(m *measure.Member, num []*Fact, what string) {
 // timelyAccess decides timely access over the member's encounters in the period (in),
 // as the measure's rule does: the first sets the numerator, a later untimely one takes
 // the patient out, a pending one keeps them in.
-func (c counter) timelyAccess(m *measure.Member, r measure.TimelyAccess, in, access []*Fact) {
-	for i, e := range in {
+func (c counter) timelyAccess(m *measure.Member, r measure.TimelyAccess, s *Columns, in, access []int32) {
+	for i, x := range in {
+		e := fact{s, x}
 		why := c.access(r, e, access)
 		switch {
 		case i == 0 && why.Code != measure.Met:
@@ -291,8 +392,8 @@ func (c counter) timelyAccess(m *measure.Member, r measure.TimelyAccess, in, acc
 		case why.Code == measure.Pending:
 		case why.Code != measure.Met:
 			m.InNumerator = false
-			m.Numerator = measure.Reason{Code: measure.Decremented, Ref: e.Ref, At: started(e),
-				Note: fmt.Sprintf("later encounter %s: %s", e.Ref, why.Note)}
+			m.Numerator = measure.Reason{Code: measure.Decremented, Ref: e.ref(), At: e.started(),
+				Note: fmt.Sprintf("later encounter %s: %s", e.ref(), why.Note)}
 			return
 		}
 	}
@@ -300,68 +401,76 @@ func (c counter) timelyAccess(m *measure.Member, r measure.TimelyAccess, in, acc
 
 // access decides one encounter: Met when every channel shared its information by
 // the deadline and within the numerator window.
-func (c counter) access(r measure.TimelyAccess, e *Fact, access []*Fact) measure.Reason {
-	var last *Fact
+func (c counter) access(r measure.TimelyAccess, e fact, access []int32) measure.Reason {
+	s, ref := e.s, e.ref()
+	var last fact
+	found := false
 	for _, ch := range r.Channels {
-		i := slices.IndexFunc(access, func(a *Fact) bool { return a.For == e.Ref && a.Channel == ch })
+		k := slices.IndexFunc(access, func(a int32) bool {
+			return s.str(s.forRef[a]) == ref && s.str(s.channel[a]) == string(ch)
+		})
 		switch {
-		case i < 0 && c.pending(e.Deadline):
-			return measure.Reason{Code: measure.Pending, Ref: e.Ref, At: started(e),
-				Note: fmt.Sprintf("%s access not yet given; due by %s", ch, c.stamp(e.Deadline))}
-		case i < 0:
-			return measure.Reason{Code: measure.Missing, Ref: e.Ref, At: started(e),
-				Note: fmt.Sprintf("no %s access for encounter %s (due by %s)", ch, e.Ref, c.stamp(e.Deadline))}
-		case !timely(e.Deadline, access[i].At):
-			return measure.Reason{Code: measure.Late, Ref: access[i].Ref, At: access[i].At,
-				Note: fmt.Sprintf("%s access at %s, after the deadline %s", ch, c.stamp(access[i].At), c.stamp(e.Deadline))}
-		case !c.inWindow(access[i].At):
-			return measure.Reason{Code: measure.OutOfWindow, Ref: access[i].Ref, At: access[i].At,
-				Note: fmt.Sprintf("%s access at %s, outside the numerator window", ch, c.stamp(access[i].At))}
+		case k < 0 && c.pending(e.deadline()):
+			return measure.Reason{Code: measure.Pending, Ref: e.ref(), At: e.started(),
+				Note: fmt.Sprintf("%s access not yet given; due by %s", ch, c.stamp(e.deadline()))}
+		case k < 0:
+			return measure.Reason{Code: measure.Missing, Ref: e.ref(), At: e.started(),
+				Note: fmt.Sprintf("no %s access for encounter %s (due by %s)", ch, e.ref(), c.stamp(e.deadline()))}
 		}
-		if last == nil || access[i].At.After(last.At) {
-			last = access[i]
+		a := fact{s, access[k]}
+		switch {
+		case !timely(e.deadline(), a.at()):
+			return measure.Reason{Code: measure.Late, Ref: a.ref(), At: a.at(),
+				Note: fmt.Sprintf("%s access at %s, after the deadline %s", ch, c.stamp(a.at()), c.stamp(e.deadline()))}
+		case !c.inWindow(a.at()):
+			return measure.Reason{Code: measure.OutOfWindow, Ref: a.ref(), At: a.at(),
+				Note: fmt.Sprintf("%s access at %s, outside the numerator window", ch, c.stamp(a.at()))}
+		}
+		if !found || a.at().After(last.at()) {
+			last, found = a, true
 		}
 	}
-	return measure.Reason{Code: measure.Met, Ref: last.Ref, At: last.At, Note: "shared in time through every channel"}
+	return measure.Reason{Code: measure.Met, Ref: last.ref(), At: last.at(), Note: "shared in time through every channel"}
 }
 
 // object evaluates a counted object.
-func (c counter) object(k member, mf *memberFacts) (measure.Member, bool) {
-	if len(mf.den) == 0 || !c.inPeriod(mf.den[0].At) {
+func (c counter) object(s *Columns, patient, object string, mf *memberFacts) (measure.Member, bool) {
+	if len(mf.den) == 0 || !c.inPeriod(fact{s, mf.den[0]}.at()) {
 		return measure.Member{}, false
 	}
-	den := mf.den[0]
-	m := measure.Member{PatientID: k.patient, Object: k.object}
+	den := fact{s, mf.den[0]}
+	m := measure.Member{PatientID: patient, Object: object}
 	switch {
-	case den.Out != "":
-		m.Denominator = measure.Reason{Code: measure.NotEligible, Ref: den.Ref, At: den.At, Note: den.Out}
+	case den.out() != "":
+		m.Denominator = measure.Reason{Code: measure.NotEligible, Ref: den.ref(), At: den.at(), Note: den.out()}
 		return m, true
-	case den.Controlled && c.b.Variant == measure.ControlledExcluded:
-		m.Denominator = measure.Reason{Code: measure.NotEligible, Ref: den.Ref, At: den.At,
+	case s.flags[den.i]&flagControlled != 0 && c.b.Variant == measure.ControlledExcluded:
+		m.Denominator = measure.Reason{Code: measure.NotEligible, Ref: den.ref(), At: den.at(),
 			Note: "a controlled substance, excluded in this variant"}
 		return m, true
 	}
 	m.InDenominator = true
-	m.Denominator = measure.Reason{Code: measure.Counted, Ref: den.Ref, At: den.At, Note: "counted in the period"}
+	m.Denominator = measure.Reason{Code: measure.Counted, Ref: den.ref(), At: den.at(), Note: "counted in the period"}
 	if len(mf.num) == 0 {
-		m.Numerator = measure.Reason{Code: measure.Missing, Ref: den.Ref, Note: "no qualifying numerator action"}
+		m.Numerator = measure.Reason{Code: measure.Missing, Ref: den.ref(), Note: "no qualifying numerator action"}
 		return m, true
 	}
-	n := mf.num[0]
+	n := fact{s, mf.num[0]}
+	until := n.until()
 	switch {
-	case n.Anytime || c.inWindow(n.At) && (n.Until.IsZero() || c.inWindow(n.Until)):
+	case s.flags[n.i]&flagAnytime != 0 || c.inWindow(n.at()) && (until.IsZero() || c.inWindow(until)):
 		m.InNumerator = true
-		at := n.At
-		if !n.Until.IsZero() && c.lastIsAt(c.m.Rule) {
-			at = n.Until
+		at := n.at()
+		if !until.IsZero() && c.lastIsAt(c.m.Rule) {
+			at = until
 		}
-		m.Numerator = measure.Reason{Code: measure.Met, Ref: n.Ref, At: at, Note: "numerator action"}
+		m.Numerator = measure.Reason{Code: measure.Met, Ref: n.ref(), At: at, Note: "numerator action"}
 	default:
-		out := n.At
-		if c.inWindow(n.At) {
-			out = n.Until
+		out := n.at()
+		if c.inWindow(n.at()) {
+			out = until
 		}
-		m.Numerator = measure.Reason{Code: measure.OutOfWindow, Ref: n.Ref, At: out,
+		m.Numerator = measure.Reason{Code: measure.OutOfWindow, Ref: n.ref(), At: out,
 			Note: fmt.Sprintf("numerator action at %s, outside the numerator window", c.stamp(out))}
 	}
 	return m, true

@@ -208,30 +208,47 @@ func TestCountEqualsEvaluate(t *testing.T) {
 	t.Run("timely-access", func(t *testing.T) { countEqualsEvaluate(t, c, timely) })
 }
 
+// drawn is one random case of the property tests: a ratio measure, a year, an entity
+// that reports it, a period, options, and random patients with their derived facts.
+type drawn struct {
+	m        measure.Measure
+	year     int
+	e        contract.Entity
+	p        measure.Period
+	o        measure.Options
+	patients []measure.Patient
+	facts    []membership.Fact
+}
+
+func drawCase(rt *rapid.T, c *measure.Catalog, ratios []measure.Measure, maxPatients int) drawn {
+	x := drawn{m: rapid.SampledFrom(ratios).Draw(rt, "measure")}
+	x.year = rapid.IntRange(x.m.Years.From, x.m.Years.To).Draw(rt, "year")
+	loc := rapid.SampledFrom([]*time.Location{time.UTC, time.FixedZone("UTC-5", -5*3600)}).Draw(rt, "zone")
+	cal := calendar.New(loc)
+	g := &gen{t: rt, year: x.year, loc: loc}
+	x.patients = make([]measure.Patient, rapid.IntRange(1, maxPatients).Draw(rt, "patients"))
+	d := membership.NewDeriver(c, cal)
+	for i := range x.patients {
+		x.patients[i] = g.patient()
+		x.facts = append(x.facts, d.Derive(timeline.Timeline{Patient: x.patients[i]})...)
+	}
+	x.e = entityFor(rt, x.m, x.patients)
+	x.p = periodIn(rt, x.m, x.e.Kind, x.year, loc)
+	x.o = measure.Options{Calendar: cal}
+	if rapid.Bool().Draw(rt, "as-of") {
+		x.o.AsOf = g.at("as-of")
+	}
+	if len(x.m.Variants) > 0 {
+		x.o.Variant = rapid.SampledFrom(x.m.Variants).Draw(rt, "variant")
+	}
+	return x
+}
+
 func countEqualsEvaluate(t *testing.T, c *measure.Catalog, ratios []measure.Measure) {
 	var runs, withDen, withNum int
 	rapid.Check(t, func(rt *rapid.T) {
-		m := rapid.SampledFrom(ratios).Draw(rt, "measure")
-		year := rapid.IntRange(m.Years.From, m.Years.To).Draw(rt, "year")
-		loc := rapid.SampledFrom([]*time.Location{time.UTC, time.FixedZone("UTC-5", -5*3600)}).Draw(rt, "zone")
-		cal := calendar.New(loc)
-		g := &gen{t: rt, year: year, loc: loc}
-		patients := make([]measure.Patient, rapid.IntRange(1, 6).Draw(rt, "patients"))
-		d := membership.NewDeriver(c, cal)
-		var facts []membership.Fact
-		for i := range patients {
-			patients[i] = g.patient()
-			facts = append(facts, d.Derive(timeline.Timeline{Patient: patients[i]})...)
-		}
-		e := entityFor(rt, m, patients)
-		p := periodIn(rt, m, e.Kind, year, loc)
-		o := measure.Options{Calendar: cal}
-		if rapid.Bool().Draw(rt, "as-of") {
-			o.AsOf = g.at("as-of")
-		}
-		if len(m.Variants) > 0 {
-			o.Variant = rapid.SampledFrom(m.Variants).Draw(rt, "variant")
-		}
+		x := drawCase(rt, c, ratios, 6)
+		m, year, e, p, o, patients, facts := x.m, x.year, x.e, x.p, x.o, x.patients, x.facts
 		want, err := measure.Evaluate(m, e, p, patients, o)
 		if err != nil {
 			rt.Fatalf("evaluate %s: %v", m.ID, err)

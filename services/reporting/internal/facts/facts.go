@@ -59,6 +59,13 @@ type Source interface {
 	// Facts returns the facts of entity e (a group's: each clinician's, one slice each)
 	// for a program, measure and performance year, as membership.Count takes them.
 	Facts(ctx context.Context, e contract.Entity, p measure.Program, measureID string, year int) ([][]membership.Fact, error)
+	// Columns returns the same series as columns, as membership.CountColumns takes
+	// them (shared: not to be modified), with a token that changes whenever any of them
+	// does — "" when the source cannot tell, and what is computed from them is not kept.
+	Columns(ctx context.Context, e contract.Entity, p measure.Program, measureID string, year int) ([]*membership.Columns, string, error)
+	// YesNoVersion is a token that changes whenever any attestation or registry
+	// engagement does ("" when the source cannot tell).
+	YesNoVersion(ctx context.Context) (string, error)
 	// Attestations returns the yes/no facts recorded about entity e.
 	Attestations(ctx context.Context, e contract.Entity) ([]contract.Attestation, error)
 	// Engagements returns the registry engagements recorded for entity e.
@@ -295,6 +302,27 @@ func (m *Memory) Facts(_ context.Context, e contract.Entity, p measure.Program, 
 	}
 	return out, nil
 }
+
+// Columns implements Source: built on each call, without a token (a recompute does
+// not keep what it computes).
+func (m *Memory) Columns(ctx context.Context, e contract.Entity, p measure.Program, measureID string, year int) ([]*membership.Columns, string, error) {
+	lists, err := m.Facts(ctx, e, p, measureID, year)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]*membership.Columns, 0, len(lists))
+	for _, l := range lists {
+		c, err := membership.NewColumns(l)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, c)
+	}
+	return out, "", nil
+}
+
+// YesNoVersion implements Source: the state in memory has none.
+func (m *Memory) YesNoVersion(context.Context) (string, error) { return "", nil }
 
 // Attestations implements Source.
 func (m *Memory) Attestations(_ context.Context, e contract.Entity) ([]contract.Attestation, error) {

@@ -119,16 +119,24 @@ func TestStoreAppliesExactlyOnce(t *testing.T) {
 				contract.PaymentInputsRef{PaymentInputsID: "pay-2", Entity: pay.Entity}))
 
 		seen := map[string]bool{}
+		tokens := map[contract.Entity]string{} // the token of each entity's series when last read
+		held := map[contract.Entity][]string{} // and their facts
 		for i := 0; i < len(history); {
 			n := 1 + rng.IntN(40)
 			batch := history[i:min(i+n, len(history))]
+			yesNoBefore, err := s.YesNoVersion(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := h.HandleBatch(ctx, batch); err != nil {
 				t.Fatal(err)
 			}
+			yesNoChanged := false
 			for _, e := range batch {
 				if seen[e.ID] {
 					continue
 				}
+				yesNoChanged = yesNoChanged || e.Topic != contract.TopicMeasureFact
 				seen[e.ID] = true
 				c, err := facts.Decode(e)
 				if err != nil {
@@ -148,6 +156,24 @@ func TestStoreAppliesExactlyOnce(t *testing.T) {
 				if !slices.Equal(keys(got), keys(want)) {
 					t.Fatalf("after %d events, %s: store has %d facts, memory %d", i, e, len(keys(got)), len(keys(want)))
 				}
+				// The token moves with the facts: a result kept under it is never stale.
+				_, token, err := s.Columns(ctx, e, "mips-pi", "PI_EP_1", 2025)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if before, ok := tokens[e]; ok && before == token && !slices.Equal(held[e], keys(got)) {
+					t.Fatalf("after %d events, %s: the facts changed and the token %q did not", i, e, token)
+				}
+				tokens[e], held[e] = token, keys(got)
+			}
+			// So does the yes/no inputs' version (an unknown event type changes nothing,
+			// but only the last batch can hold it and it holds engagements too).
+			yesNoAfter, err := s.YesNoVersion(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if yesNoChanged != (yesNoAfter != yesNoBefore) {
+				t.Fatalf("after %d events: yes/no inputs changed %v, version %s → %s", i, yesNoChanged, yesNoBefore, yesNoAfter)
 			}
 		}
 		series, err := s.Series(ctx, contract.Entity{Kind: contract.EntityTIN, ID: "111111111"}, "mips-pi", "PI_EP_1", 2025)

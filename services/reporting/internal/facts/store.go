@@ -1,6 +1,7 @@
 package facts
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,9 +22,10 @@ import (
 	"github.com/attest-ehr/attest/libs/store"
 )
 
-// DefaultCacheFacts is how many facts a Store keeps in memory by default (some 400
-// bytes each): the series of about a million patient-measures.
-const DefaultCacheFacts = 2_000_000
+// DefaultCacheFacts is how many facts a Store keeps in memory by default, as columns
+// (about 93 bytes each, some 750 MB in all): every series of 1,000,000 patients with
+// MIPS PI's four counted measures (4.6 facts a patient), with room to spare.
+const DefaultCacheFacts = 8_000_000
 
 // Store is the facts and yes/no inputs in reporting's database, with a cache of
 // series in memory.
@@ -44,6 +47,7 @@ func NewStore(db *store.DB, cacheFacts int) *Store {
 func (s *Store) apply(ctx context.Context, es []event.Event, skipped func(event.Event)) error {
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		touched := map[membership.Series]bool{}
+		yesNo := false
 		next := map[partition]reached{}
 		for _, e := range es {
 			if e.Topic != "" {
@@ -74,19 +78,27 @@ func (s *Store) apply(ctx context.Context, es []event.Event, skipped func(event.
 			if err != nil {
 				return fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)
 			}
-			if changed {
+			switch {
+			case changed && (c.Op == AssertFact || c.Op == RetractFact):
 				touched[c.Fact.Series()] = true
+			case changed:
+				yesNo = true
 			}
 		}
 		if err := bump(ctx, tx, touched); err != nil {
 			return err
+		}
+		if yesNo {
+			if _, err := tx.ExecContext(ctx, `UPDATE report_yesno_version SET version = version + 1 WHERE id = 1`); err != nil {
+				return fmt.Errorf("bump the version of the yes/no inputs: %w", err)
+			}
 		}
 		return advance(ctx, tx, next)
 	})
 }
 
 // applyChange writes one change; changed reports whether a fact was asserted or
-// retracted (its series' version must move).
+// retracted (its series' version must move) or a yes/no input put or deleted.
 func applyChange(ctx context.Context, tx *store.Tx, c Change) (changed bool, err error) {
 	var res sql.Result
 	switch c.Op {
@@ -98,32 +110,26 @@ func applyChange(ctx context.Context, tx *store.Tx, c Change) (changed bool, err
 	case RetractFact:
 		res, err = tx.ExecContext(ctx, `DELETE FROM report_facts WHERE fact_key = ?`, key(c.Fact))
 	case PutAttestation:
-		_, err = tx.ExecContext(ctx, `INSERT INTO report_attestations (attestation_id, entity_kind, entity_id, data, event_id)
+		res, err = tx.ExecContext(ctx, `INSERT INTO report_attestations (attestation_id, entity_kind, entity_id, data, event_id)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (attestation_id) DO UPDATE SET entity_kind = excluded.entity_kind,
 			entity_id = excluded.entity_id, data = excluded.data, event_id = excluded.event_id`,
 			c.ID, c.Entity.Kind, c.Entity.ID, string(c.Data), c.Event)
-		return false, err
 	case DeleteAttestation:
-		_, err = tx.ExecContext(ctx, `DELETE FROM report_attestations WHERE attestation_id = ?`, c.ID)
-		return false, err
+		res, err = tx.ExecContext(ctx, `DELETE FROM report_attestations WHERE attestation_id = ?`, c.ID)
 	case PutEngagement:
-		_, err = tx.ExecContext(ctx, `INSERT INTO report_engagements (registry_engagement_id, entity_kind, entity_id, data, event_id)
+		res, err = tx.ExecContext(ctx, `INSERT INTO report_engagements (registry_engagement_id, entity_kind, entity_id, data, event_id)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (registry_engagement_id) DO UPDATE SET entity_kind = excluded.entity_kind,
 			entity_id = excluded.entity_id, data = excluded.data, event_id = excluded.event_id`,
 			c.ID, c.Entity.Kind, c.Entity.ID, string(c.Data), c.Event)
-		return false, err
 	case DeleteEngagement:
-		_, err = tx.ExecContext(ctx, `DELETE FROM report_engagements WHERE registry_engagement_id = ?`, c.ID)
-		return false, err
+		res, err = tx.ExecContext(ctx, `DELETE FROM report_engagements WHERE registry_engagement_id = ?`, c.ID)
 	case PutPaymentInputs:
-		_, err = tx.ExecContext(ctx, `INSERT INTO report_payment_inputs (payment_inputs_id, entity_kind, entity_id, year, data, event_id)
+		res, err = tx.ExecContext(ctx, `INSERT INTO report_payment_inputs (payment_inputs_id, entity_kind, entity_id, year, data, event_id)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (payment_inputs_id) DO UPDATE SET entity_kind = excluded.entity_kind,
 			entity_id = excluded.entity_id, year = excluded.year, data = excluded.data, event_id = excluded.event_id`,
 			c.ID, c.Entity.Kind, c.Entity.ID, c.Payment.Year, string(c.Data), c.Event)
-		return false, err
 	case DeletePaymentInputs:
-		_, err = tx.ExecContext(ctx, `DELETE FROM report_payment_inputs WHERE payment_inputs_id = ?`, c.ID)
-		return false, err
+		res, err = tx.ExecContext(ctx, `DELETE FROM report_payment_inputs WHERE payment_inputs_id = ?`, c.ID)
 	}
 	if err != nil {
 		return false, err
@@ -218,7 +224,7 @@ func (s *Store) Positions(ctx context.Context) ([]Position, time.Time, error) {
 
 // Series returns the facts of entity e (for a group, TIN, its clinicians' TIN/NPI
 // facts together) for one program, measure and performance year: what
-// membership.Count takes. The slice may be shared with the cache: do not modify it.
+// membership.Count takes, built from the cached columns (a new slice each call).
 func (s *Store) Series(ctx context.Context, e contract.Entity, program string, measureID string, year int) ([]membership.Fact, error) {
 	lists, err := s.Facts(ctx, e, measure.Program(program), measureID, year)
 	if err != nil {
@@ -238,26 +244,57 @@ func (s *Store) Series(ctx context.Context, e contract.Entity, program string, m
 	return out, nil
 }
 
-// Facts implements Source: each series from memory when its version is unchanged,
-// from the database otherwise.
+// Facts implements Source: the facts of Columns (a new slice each).
 func (s *Store) Facts(ctx context.Context, e contract.Entity, p measure.Program, measureID string, year int) ([][]membership.Fact, error) {
-	versions, err := s.versions(ctx, e, p, measureID, year)
+	cols, _, err := s.Columns(ctx, e, p, measureID, year)
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]membership.Fact, 0, len(versions))
-	for _, v := range versions {
-		x := membership.Series{Entity: v.entity, Program: p, Measure: measureID, Year: year}
-		fs, ok := s.cache.Get(x, v.version)
-		if !ok {
-			if fs, err = s.load(ctx, x); err != nil {
-				return nil, err
-			}
-			s.cache.Put(x, v.version, fs)
-		}
-		out = append(out, fs)
+	out := make([][]membership.Fact, 0, len(cols))
+	for _, c := range cols {
+		out = append(out, c.Facts())
 	}
 	return out, nil
+}
+
+// Columns implements Source: each series from memory when its version is unchanged,
+// from the database otherwise; the token is the entities and versions read (a series
+// without facts has no version row, and a version only moves up: a series that
+// appears, changes or empties moves the token).
+func (s *Store) Columns(ctx context.Context, e contract.Entity, p measure.Program, measureID string, year int) ([]*membership.Columns, string, error) {
+	versions, err := s.versions(ctx, e, p, measureID, year)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]*membership.Columns, 0, len(versions))
+	token := append(make([]byte, 0, 2+32*len(versions)), "v:"...) // not "" even without any series
+	for _, v := range versions {
+		x := membership.Series{Entity: v.entity, Program: p, Measure: measureID, Year: year}
+		cols, ok := s.cache.GetColumns(x, v.version)
+		if !ok {
+			fs, err := s.load(ctx, x)
+			if err != nil {
+				return nil, "", err
+			}
+			if cols, err = membership.NewColumns(fs); err != nil {
+				return nil, "", fmt.Errorf("columns of %s %s: %w", x.Entity, x.Measure, err)
+			}
+			s.cache.PutColumns(x, v.version, cols)
+		}
+		out = append(out, cols)
+		token = strconv.AppendInt(append(append(token, v.entity.ID...), '@'), v.version, 10)
+		token = append(token, ' ')
+	}
+	return out, string(token), nil
+}
+
+// YesNoVersion implements Source: the version of the yes/no inputs.
+func (s *Store) YesNoVersion(ctx context.Context) (string, error) {
+	var v int64
+	if err := s.db.QueryRowContext(ctx, `SELECT version FROM report_yesno_version WHERE id = 1`).Scan(&v); err != nil {
+		return "", fmt.Errorf("load the version of the yes/no inputs: %w", err)
+	}
+	return strconv.FormatInt(v, 10), nil
 }
 
 type seriesVersion struct {
@@ -408,23 +445,52 @@ func (s *Store) PaymentInputs(ctx context.Context, e contract.Entity, year int) 
 	return &p, nil
 }
 
-// InsertFacts writes facts directly, bumping their series: for benchmarks and tests
-// that synthesise a state without the log. Many rows go to one statement: a statement
-// costs more to parse than its rows to apply.
+// InsertFacts writes facts directly, bumping their series, in one transaction: for
+// benchmarks and tests that synthesise a state without the log. The rows go in the
+// table's order (series, member, time: consecutive inserts then touch neighbouring
+// pages of SQLite's clustered table rather than a random one per row) and many to one
+// prepared statement (a statement costs more to parse than its rows to apply).
 func (s *Store) InsertFacts(ctx context.Context, fs []membership.Fact) error {
-	const rows = 40 // of 20 values: well under SQLite's 32,766 parameters
+	const rows = 500 // of 20 values: well under SQLite's 32,766 parameters
+	type keyed struct {
+		key string
+		f   *membership.Fact
+	}
+	sorted := make([]keyed, len(fs))
+	for i := range fs {
+		sorted[i] = keyed{key(fs[i]), &fs[i]}
+	}
+	slices.SortFunc(sorted, func(a, b keyed) int {
+		x, y := a.f, b.f
+		return cmp.Or(strings.Compare(x.Entity.Kind, y.Entity.Kind), strings.Compare(x.Entity.ID, y.Entity.ID),
+			strings.Compare(string(x.Program), string(y.Program)), strings.Compare(x.Measure, y.Measure),
+			cmp.Compare(x.Year, y.Year), strings.Compare(x.Patient, y.Patient), strings.Compare(x.Object, y.Object),
+			x.At.Compare(y.At), strings.Compare(a.key, b.key))
+	})
 	row := "(?" + strings.Repeat(", ?", 19) + ")"
+	insert := func(n int) string {
+		return `INSERT INTO report_facts (fact_key, ` + factColumns + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + ` ON CONFLICT (fact_key) DO NOTHING`
+	}
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		touched := map[membership.Series]bool{}
-		for chunk := range slices.Chunk(fs, rows) {
-			args := make([]any, 0, 20*len(chunk))
-			for _, f := range chunk {
-				args = append(append(args, key(f)), factArgs(f)...)
-				touched[f.Series()] = true
+		full, err := tx.Prepare(ctx, insert(rows))
+		if err != nil {
+			return err
+		}
+		args := make([]any, 0, 20*rows)
+		for chunk := range slices.Chunk(sorted, rows) {
+			args = args[:0]
+			for _, k := range chunk {
+				args = append(append(args, k.key), factArgs(*k.f)...)
+				touched[k.f.Series()] = true
 			}
-			q := `INSERT INTO report_facts (fact_key, ` + factColumns + `) VALUES ` +
-				strings.TrimSuffix(strings.Repeat(row+", ", len(chunk)), ", ") + ` ON CONFLICT (fact_key) DO NOTHING`
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			if len(chunk) == rows {
+				_, err = full.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, insert(len(chunk)), args...)
+			}
+			if err != nil {
 				return fmt.Errorf("insert facts: %w", err)
 			}
 		}

@@ -11,10 +11,14 @@ package reports
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/calendar"
@@ -74,13 +78,19 @@ type Computer struct {
 	catalog *measure.Catalog
 	cal     *calendar.Calendar
 	now     func() time.Time
+	results *results
 }
 
 // NewComputer returns a Computer over the measure catalog, dating facts in cal's
-// zone (the calendar metrics derived them with), reading the clock now.
+// zone (the calendar metrics derived them with), reading the clock now. It keeps the
+// inputs of the reports it computed, up to DefaultResultMembers members in all.
 func NewComputer(c *measure.Catalog, cal *calendar.Calendar, now func() time.Time) *Computer {
-	return &Computer{catalog: c, cal: cal, now: now}
+	return &Computer{catalog: c, cal: cal, now: now, results: newResults(DefaultResultMembers)}
 }
+
+// KeepResults sets how many members (list entries) the kept report inputs may hold
+// in all; 0 keeps none.
+func (c *Computer) KeepResults(maxMembers int) { c.results = newResults(maxMembers) }
 
 // Computed is a report with every ratio's full count (members kept out included), for
 // drill-down.
@@ -146,60 +156,47 @@ func (c *Computer) Compute(ctx context.Context, src facts.Source, q Query, posit
 		q.AsOf, q.AsOfNow = now, false
 	}
 	opts := measure.Options{Calendar: c.cal, AsOf: q.AsOf}
-	atts, err := c.yesNoInputs(ctx, src, q)
+	// The ratios' series first: their tokens (with the yes/no inputs' version) name
+	// everything the measures' inputs depend on, so a report whose inputs did not move
+	// is rebuilt from the inputs kept rather than counted again.
+	yesNo, err := src.YesNoVersion(ctx)
 	if err != nil {
 		return Computed{}, err
 	}
-	out := Computed{Query: q, Results: map[string]measure.Result{}}
-	inputs := map[string]report.MeasureInput{}
+	var ratios []ratio
+	key, keep := []string{yesNo}, yesNo != ""
 	for _, bm := range book.Measures {
 		cm, ok := c.catalog.Measure(CatalogProgram(q.Program), rulebook.CatalogID(q.Program, q.EntityType, bm.ID), q.Year, q.Entity.Kind)
-		if !ok {
-			continue // not computed from the event stream: left unreported
-		}
-		if claimed := claimedExclusion(bm, q.Exclude); claimed != "" {
-			inputs[bm.ID] = report.MeasureInput{MeasureInput: rulebook.MeasureInput{Exclusion: claimed}}
+		if !ok || claimedExclusion(bm, q.Exclude) != "" ||
+			bm.Kind != rulebook.Proportion || cm.Kind != measure.Ratio || cm.Rule == nil {
 			continue
 		}
-		switch {
-		case bm.Kind == rulebook.Proportion && cm.Kind == measure.Ratio && cm.Rule != nil:
-			o := opts
-			if len(cm.Variants) > 0 {
-				o.Variant = q.Variant
-				if o.Variant == "" {
-					o.Variant = measure.ControlledIncluded
-				}
-			}
-			fs, err := src.Facts(ctx, q.Entity, cm.Program, cm.ID, q.Year)
-			if err != nil {
-				return Computed{}, err
-			}
-			res, err := membership.Count(cm, q.Entity, period, o, fs...)
-			if err != nil {
-				return Computed{}, err
-			}
-			out.Results[bm.ID] = res
-			inputs[bm.ID] = proportion(bm, res, !q.WithoutLists)
-		case bm.Kind == rulebook.YesNo && cm.Kind == measure.YesNo:
-			a, err := measure.Answer(cm, q.Entity, period, atts[bm.ID].atts, opts)
-			if err != nil {
-				return Computed{}, err
-			}
-			yes := a.Yes
-			mi := report.MeasureInput{MeasureInput: rulebook.MeasureInput{Answer: &yes}}
-			if yes && q.Program == rulebook.MIPS && q.Year >= 2023 {
-				mi.Engagement = atts[bm.ID].engagement(a.Reason.Ref)
-			}
-			inputs[bm.ID] = mi
+		cols, token, err := src.Columns(ctx, q.Entity, cm.Program, cm.ID, q.Year)
+		if err != nil {
+			return Computed{}, err
+		}
+		ratios = append(ratios, ratio{bm: bm, cm: cm, cols: cols})
+		key, keep = append(key, cm.ID+"="+token), keep && token != ""
+	}
+	var k string
+	if keep {
+		qk, err := json.Marshal(q) // after AsOfNow became AsOf: a report "as of now" is never found again
+		if err != nil {
+			return Computed{}, fmt.Errorf("report key: %w", err)
+		}
+		k = string(qk) + "\x00" + strings.Join(key, "\x00")
+	}
+	in, found := c.results.get(k)
+	if !found {
+		if in, err = c.inputs(ctx, src, q, book, period, opts, ratios); err != nil {
+			return Computed{}, err
+		}
+		if keep {
+			c.results.put(k, in)
 		}
 	}
-	var engagementNotes []string
-	for _, bm := range book.Measures {
-		if _, reported := inputs[bm.ID]; reported && inputs[bm.ID].Answer != nil && !*inputs[bm.ID].Answer {
-			engagementNotes = append(engagementNotes, atts[bm.ID].inactive...)
-		}
-	}
-	alternatives(book, inputs)
+	out := Computed{Query: q, Results: maps.Clone(in.results)}
+	inputs := in.inputs
 	r, err := report.Build(report.Input{Program: q.Program, Year: q.Year, Entity: q.Entity, EntityType: q.EntityType,
 		Period: report.Period{From: q.From.Format(time.DateOnly), To: q.To.Format(time.DateOnly)}, FirstYear: q.FirstYear,
 		CEHRTID: q.CEHRTID, GeneratedAt: now, DataAsOf: minTime(dataAsOf, now), LogicVersion: LogicVersion,
@@ -211,7 +208,7 @@ func (c *Computer) Compute(ctx context.Context, src facts.Source, q Query, posit
 	if err != nil {
 		return Computed{}, err
 	}
-	r.Notes = append(r.Notes, engagementNotes...)
+	r.Notes = append(r.Notes, in.notes...)
 	r.Money = m
 	if note != "" {
 		r.Notes = append(r.Notes, note)
@@ -225,6 +222,90 @@ func (c *Computer) Compute(ctx context.Context, src facts.Source, q Query, posit
 		r.Notes = append(r.Notes, note)
 	}
 	out.Report = r
+	return out, nil
+}
+
+// ratio is a ratio measure of a report with the series it is counted from.
+type ratio struct {
+	bm   rulebook.Measure
+	cm   measure.Measure
+	cols []*membership.Columns
+}
+
+// computedInputs are what a report is built from: every measure's input (alternatives
+// resolved) and the ratios' full counts. Kept by the results cache: never modified.
+type computedInputs struct {
+	inputs  map[string]report.MeasureInput
+	results map[string]measure.Result
+	notes   []string // why a registry engagement did not count (the 60-day rule)
+	members int      // members held, lists included: the cache's measure of size
+}
+
+// inputs counts the ratios (concurrently: a group's measures are independent and each
+// costs tens of milliseconds) and answers the yes/no measures.
+func (c *Computer) inputs(ctx context.Context, src facts.Source, q Query, book *rulebook.Book, period measure.Period,
+	opts measure.Options, ratios []ratio) (computedInputs, error) {
+	atts, err := c.yesNoInputs(ctx, src, q)
+	if err != nil {
+		return computedInputs{}, err
+	}
+	counted := make([]measure.Result, len(ratios))
+	failed := make([]error, len(ratios))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, r := range ratios {
+		o := opts
+		if len(r.cm.Variants) > 0 {
+			o.Variant = q.Variant
+			if o.Variant == "" {
+				o.Variant = measure.ControlledIncluded
+			}
+		}
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			counted[i], failed[i] = membership.CountColumns(r.cm, q.Entity, period, o, r.cols...)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(failed...); err != nil {
+		return computedInputs{}, err
+	}
+	out := computedInputs{inputs: map[string]report.MeasureInput{}, results: map[string]measure.Result{}}
+	for i, r := range ratios {
+		out.results[r.bm.ID] = counted[i]
+		out.inputs[r.bm.ID] = proportion(r.bm, counted[i], !q.WithoutLists)
+		out.members += len(counted[i].Members) + len(out.inputs[r.bm.ID].Members)
+	}
+	for _, bm := range book.Measures {
+		cm, ok := c.catalog.Measure(CatalogProgram(q.Program), rulebook.CatalogID(q.Program, q.EntityType, bm.ID), q.Year, q.Entity.Kind)
+		if !ok {
+			continue // not computed from the event stream: left unreported
+		}
+		if claimed := claimedExclusion(bm, q.Exclude); claimed != "" {
+			out.inputs[bm.ID] = report.MeasureInput{MeasureInput: rulebook.MeasureInput{Exclusion: claimed}}
+			continue
+		}
+		if bm.Kind == rulebook.YesNo && cm.Kind == measure.YesNo {
+			a, err := measure.Answer(cm, q.Entity, period, atts[bm.ID].atts, opts)
+			if err != nil {
+				return computedInputs{}, err
+			}
+			yes := a.Yes
+			mi := report.MeasureInput{MeasureInput: rulebook.MeasureInput{Answer: &yes}}
+			if yes && q.Program == rulebook.MIPS && q.Year >= 2023 {
+				mi.Engagement = atts[bm.ID].engagement(a.Reason.Ref)
+			}
+			out.inputs[bm.ID] = mi
+		}
+	}
+	for _, bm := range book.Measures {
+		if mi, reported := out.inputs[bm.ID]; reported && mi.Answer != nil && !*mi.Answer {
+			out.notes = append(out.notes, atts[bm.ID].inactive...)
+		}
+	}
+	alternatives(book, out.inputs)
 	return out, nil
 }
 

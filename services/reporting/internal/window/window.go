@@ -12,7 +12,9 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/calendar"
@@ -231,6 +233,17 @@ func (f *Finder) Best(ctx context.Context, req Request) (Result, error) {
 	for i := range tallies {
 		tallies[i], variants[i] = map[string]Tally{}, map[string]measure.Variant{}
 	}
+	// Every measure and variant is swept on its own (concurrently: they are independent
+	// and a group's take a while each), then folded in book order, the first variant
+	// winning a tie as before.
+	type sweep struct {
+		m      Measure
+		v      measure.Variant
+		facts  []membership.Fact
+		ts     []Tally
+		failed error
+	}
+	var sweeps []*sweep
 	for _, m := range s.Measures {
 		facts, err := f.Facts.Series(ctx, req.Entity, string(s.Catalog), m.Catalog.ID, req.Year)
 		if err != nil {
@@ -242,15 +255,28 @@ func (f *Finder) Best(ctx context.Context, req Request) (Result, error) {
 		}
 		// A provider picks the variant; per window we keep the better rate.
 		for _, v := range vs {
-			ts, err := Sweep(m.Catalog, req.Entity, periods, measure.Options{Calendar: f.Calendar, AsOf: req.AsOf, Variant: v}, facts)
-			if err != nil {
-				return Result{}, err
-			}
-			for i, t := range ts {
-				old, seen := tallies[i][m.Book.ID]
-				if !seen || better(t, old) {
-					tallies[i][m.Book.ID], variants[i][m.Book.ID] = t, v
-				}
+			sweeps = append(sweeps, &sweep{m: m, v: v, facts: facts})
+		}
+	}
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for _, sw := range sweeps {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			sw.ts, sw.failed = Sweep(sw.m.Catalog, req.Entity, periods, measure.Options{Calendar: f.Calendar, AsOf: req.AsOf, Variant: sw.v}, sw.facts)
+		}()
+	}
+	wg.Wait()
+	for _, sw := range sweeps {
+		if sw.failed != nil {
+			return Result{}, sw.failed
+		}
+		for i, t := range sw.ts {
+			old, seen := tallies[i][sw.m.Book.ID]
+			if !seen || better(t, old) {
+				tallies[i][sw.m.Book.ID], variants[i][sw.m.Book.ID] = t, sw.v
 			}
 		}
 	}
