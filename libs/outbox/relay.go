@@ -334,9 +334,11 @@ type row struct {
 }
 
 // publishLocked publishes pending events with ids up to upTo, in id order, grouping
-// consecutive events of one topic into one Publish, and deletes each group once it
-// is published. It stops at the first failure, so the next attempt starts from the
-// event that failed.
+// consecutive events of one topic into one Publish, and deletes the rows it read
+// once they are all published: one DELETE per read, not one per topic group, which
+// is what a bulk import's interleaved topics need. It stops at the first failure,
+// so the next attempt starts from the event that failed; the rows published before
+// it are deleted first, so that they are not published again.
 func (r *Relay) publishLocked(ctx context.Context, q querier, upTo int64) (int, error) {
 	total := 0
 	for {
@@ -344,26 +346,34 @@ func (r *Relay) publishLocked(ctx context.Context, q querier, upTo int64) (int, 
 		if err != nil {
 			return total, err
 		}
-		for start := 0; start < len(rows); {
-			end := start + 1
-			for end < len(rows) && rows[end].topic == rows[start].topic {
+		done := 0 // rows[:done] are published
+		var failed error
+		for done < len(rows) {
+			end := done + 1
+			for end < len(rows) && rows[end].topic == rows[done].topic {
 				end++
 			}
-			group := rows[start:end]
+			group := rows[done:end]
 			topic := group[0].topic
 			es := make([]event.Event, len(group))
 			for i, rw := range group {
 				es[i] = rw.event
 			}
 			if err := r.pub.Publish(ctx, topic, es...); err != nil {
-				return total, &publishError{topic: topic, n: len(es), err: err}
+				failed = &publishError{topic: topic, n: len(es), err: err}
+				break
 			}
-			if err := r.delete(ctx, q, group); err != nil {
+			r.published.Add(ctx, int64(len(group)), metric.WithAttributes(attribute.String("topic", topic)))
+			done = end
+		}
+		if done > 0 {
+			if err := r.delete(ctx, q, rows[:done]); err != nil {
 				return total, err
 			}
-			total += len(group)
-			r.published.Add(ctx, int64(len(group)), metric.WithAttributes(attribute.String("topic", topic)))
-			start = end
+			total += done
+		}
+		if failed != nil {
+			return total, failed
 		}
 		if len(rows) < r.batch {
 			return total, nil

@@ -100,6 +100,41 @@ func TestPublishFailureIsRetriedWithoutLossOrReorder(t *testing.T) {
 	})
 }
 
+// The relay deletes a read's rows once for all its topic groups; a failure on a later
+// group must still delete the groups published before it, or they would be
+// published twice.
+func TestFailureAfterAPublishedGroupPublishesItOnce(t *testing.T) {
+	migrated(t, func(t *testing.T, db *store.DB) {
+		es := newEvents("e", 6)
+		add(t, db, "a.v1", es[:2]...)
+		add(t, db, "b.v1", es[2:4]...)
+		add(t, db, "c.v1", es[4:]...)
+		pub := &fakePublisher{}
+		pub.before = func(topic string, _ []event.Event) {
+			if topic == "b.v1" {
+				pub.mu.Lock()
+				pub.failNext = 1
+				pub.before = nil // once
+				pub.mu.Unlock()
+			}
+		}
+		r := outbox.NewRelay(db, pub, outbox.RelayConfig{})
+		n, err := r.Flush(t.Context())
+		if n != 2 || !errors.Is(err, errBroker) {
+			t.Fatalf("Flush = %d, %v; want 2 and %v", n, err, errBroker)
+		}
+		if n := pending(t, db); n != 4 {
+			t.Fatalf("Pending = %d, want 4 (the published group deleted)", n)
+		}
+		if n, err := r.Flush(t.Context()); n != 4 || err != nil {
+			t.Fatalf("second Flush = %d, %v; want 4 and nil", n, err)
+		}
+		if diff := cmp.Diff(ids(es), ids(pub.delivered())); diff != "" {
+			t.Errorf("delivered (-want +got):\n%s", diff)
+		}
+	})
+}
+
 func TestNotifyWakesTheRelay(t *testing.T) {
 	migrated(t, func(t *testing.T, db *store.DB) {
 		pub := &fakePublisher{}

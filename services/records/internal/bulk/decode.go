@@ -122,7 +122,7 @@ func (d fhirDecoder) Decode(line []byte) (resource.Write, string, []fhir.Issue) 
 		return nil, w.Type, []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.CodeNotSupported,
 			Expression: w.Type, Diagnostics: "a bulk import does not create this kind of resource"}}
 	}
-	return &fhirWrite{codec: d.codec, w: w, table: k.table, key: k.keyOf(w.Value)}, w.Type, nil
+	return &fhirWrite{codec: d.codec, w: w, table: k.table, key: k.keyOf(w.Value), also: d.codec.SharedTables(w)}, w.Type, nil
 }
 
 // fhirWrite stores a decoded FHIR resource through the codec, so that it is stored
@@ -131,16 +131,18 @@ type fhirWrite struct {
 	codec      *fhir.Codec
 	w          fhir.Write
 	table, key string
+	also       []string // the tables of the other kinds of its FHIR type
 }
 
-func (f *fhirWrite) Kind() string    { return f.w.Kind }
-func (f *fhirWrite) ID() string      { return f.w.ID }
-func (f *fhirWrite) Table() string   { return f.table }
-func (f *fhirWrite) Key() string     { return f.key }
-func (f *fhirWrite) Validate() error { return nil } // Decode validated it
+func (f *fhirWrite) Kind() string         { return f.w.Kind }
+func (f *fhirWrite) ID() string           { return f.w.ID }
+func (f *fhirWrite) Table() string        { return f.table }
+func (f *fhirWrite) Key() string          { return f.key }
+func (f *fhirWrite) Validate() error      { return nil } // Decode validated it
+func (f *fhirWrite) AlsoTables() []string { return f.also }
 
 func (f *fhirWrite) Create(ctx context.Context, tx *resource.Tx) (string, bool, error) {
-	stored, issues := f.codec.Create(ctx, tx, f.w)
+	stored, issues := f.codec.CreateUnanswered(ctx, tx, f.w) // the import answers with counts, not resources
 	if len(issues) > 0 {
 		for _, is := range issues {
 			if is.Severity == fhir.SeverityFatal || is.Code == fhir.CodeProcessing {

@@ -33,6 +33,19 @@ func parseJSON(raw []byte, root string) (any, *Issue) {
 	if !utf8.Valid(raw) {
 		return bad("not valid UTF-8")
 	}
+	if v, ok := parseOnePass(raw); ok {
+		return v, nil
+	}
+	// Refused by the one pass: the strict path says why.
+	return parseStrict(raw, root)
+}
+
+// parseStrict is parseJSON by a token scan (duplicate keys, depth) and then a decode:
+// the path that names the problem of refused input.
+func parseStrict(raw []byte, root string) (any, *Issue) {
+	bad := func(msg string) (any, *Issue) {
+		return nil, &Issue{Severity: SeverityError, Code: CodeStructure, Expression: root, Diagnostics: msg}
+	}
 	if err := scanKeys(raw); err != nil {
 		return bad(err.Error())
 	}

@@ -40,6 +40,13 @@ type Ahead interface {
 	Key() string   // the natural key, "" for none
 }
 
+// AheadAlso is an Ahead whose ID must also be free in other tables (a FHIR resource's
+// ID, in the tables of the other kinds of its type): Batch looks it up there too,
+// in the same queries, so that the check costs no query per write.
+type AheadAlso interface {
+	AlsoTables() []string
+}
+
 // Write wraps v as a Write of this kind.
 func (k *Kind[T, P]) Write(v T) Write { return &write[T, P]{k: k, v: v} }
 
@@ -194,6 +201,14 @@ func (b *batch) prefetch(ctx context.Context, tx *store.Tx, ws []Write) error {
 		if id := w.ID(); id != "" && !b.looked[cacheKey(table, id)] {
 			ids[table] = append(ids[table], id)
 			b.looked[cacheKey(table, id)] = true
+		}
+		if also, ok := w.(AheadAlso); ok && w.ID() != "" {
+			for _, t := range also.AlsoTables() {
+				if id := w.ID(); !b.looked[cacheKey(t, id)] {
+					ids[t] = append(ids[t], id)
+					b.looked[cacheKey(t, id)] = true
+				}
+			}
 		}
 		if k := a.Key(); k != "" {
 			if _, ok := b.keys[cacheKey(table, k)]; !ok {
