@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/attest-ehr/attest/services/records/internal/jsonpass"
 )
 
 // onePassCases are inputs at the edges of what the one pass accepts; each is checked
@@ -24,14 +26,14 @@ var onePassCases = []string{
 	strings.Repeat(`{"a":`, maxDepth+1) + "1" + strings.Repeat("}", maxDepth+1),
 }
 
-// checkOnePass holds parseOnePass to the strict path: it accepts exactly what the
+// checkOnePass holds jsonpass.Parse to the strict path: it accepts exactly what the
 // strict path accepts, with the same value.
 func checkOnePass(t *testing.T, raw []byte) {
 	t.Helper()
 	if !utf8.Valid(raw) {
 		return // parseJSON refuses it before either path
 	}
-	fast, ok := parseOnePass(raw)
+	fast, ok := jsonpass.Parse(raw, maxDepth)
 	slow, is := parseStrict(raw, "")
 	switch {
 	case ok && is != nil:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/ident"
+	"github.com/attest-ehr/attest/services/records/internal/jsonpass"
 	"github.com/attest-ehr/attest/services/records/internal/record"
 )
 
@@ -33,7 +34,7 @@ func parseJSON(raw []byte, root string) (any, *Issue) {
 	if !utf8.Valid(raw) {
 		return bad("not valid UTF-8")
 	}
-	if v, ok := parseOnePass(raw); ok {
+	if v, ok := jsonpass.Parse(raw, maxDepth); ok {
 		return v, nil
 	}
 	// Refused by the one pass: the strict path says why.

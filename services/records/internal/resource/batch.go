@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -58,6 +59,21 @@ func (k *Kind[T, P]) DecodeWrite(raw []byte) (Write, error) {
 		return nil, err
 	}
 	return k.Write(v), nil
+}
+
+// DecodeWriteChecked is DecodeWrite for raw that jsonpass.Check accepted with
+// httpapi.MaxJSONDepth (valid JSON, one value, no key repeated even ignoring case,
+// not too deep) and that is within httpapi.DefaultBodyLimit: what DecodeWrite's token
+// scan would find is known, so only the decode is left. ok is false when the decode
+// fails (an unknown field, a wrong type): DecodeWrite then says why.
+func (k *Kind[T, P]) DecodeWriteChecked(raw []byte) (w Write, ok bool) {
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return nil, false
+	}
+	return k.Write(v), true
 }
 
 // KeyOf is the natural key of v, a *T of this kind ("" for none): for an Ahead of a

@@ -1,22 +1,39 @@
-package fhir
+// Package jsonpass reads JSON in one pass for the strict decoders of records: it
+// accepts only input they accept, and gives up, without saying why, on anything else
+// (invalid JSON, a duplicate key, too deep, ...), so that the caller runs its strict
+// path, which names the problem. Accepted input then costs one pass instead of a
+// token scan and a decode; refused input costs what it did.
+package jsonpass
 
 import (
 	"encoding/json"
 )
 
-// parseOnePass is parseJSON's fast path: it parses raw (already known to be valid
-// UTF-8) in one pass into the value encoding/json gives with UseNumber (obj, []any,
-// json.Number, string, bool, nil), checking duplicate keys and depth as it goes.
-//
-// It reports ok only for input the strict path accepts (one JSON value, no duplicate
-// key, at most maxDepth levels). On anything else it gives up without saying why,
-// and parseJSON runs the strict path (token scan, then decode), which names the
-// problem exactly as before: refusals cost what they did, accepted input costs one
-// pass instead of two. FuzzParseOnePass holds the two paths to the same answers.
-func parseOnePass(raw []byte) (v any, ok bool) {
-	p := onePass{b: raw}
+// Parse parses raw (valid UTF-8: the caller checks it) as one JSON value into what
+// encoding/json gives with UseNumber (map[string]any, []any, json.Number, string,
+// bool, nil). ok is false unless raw is one JSON value with no key repeated in an
+// object and at most maxDepth objects and arrays open at once.
+func Parse(raw []byte, maxDepth int) (v any, ok bool) {
+	p := onePass{b: raw, maxDepth: maxDepth, build: true}
+	return p.all()
+}
+
+// Check reports whether raw (valid UTF-8) is one JSON value with at most maxDepth
+// objects and arrays open at once and no two keys of an object equal, even ignoring
+// letter case (encoding/json matches struct fields without regard to case); objects
+// with non-ASCII keys, or more than maxKeys keys, are not checked: false.
+func Check(raw []byte, maxDepth int) bool {
+	p := onePass{b: raw, maxDepth: maxDepth}
+	_, ok := p.all()
+	return ok
+}
+
+// maxKeys bounds the keys of an object Check compares pairwise.
+const maxKeys = 48
+
+func (p *onePass) all() (any, bool) {
 	p.space()
-	v, ok = p.value()
+	v, ok := p.value()
 	if !ok {
 		return nil, false
 	}
@@ -26,9 +43,12 @@ func parseOnePass(raw []byte) (v any, ok bool) {
 
 // onePass is the state of parseOnePass: the input and the position in it.
 type onePass struct {
-	b     []byte
-	i     int
-	depth int // containers open around the position
+	b        []byte
+	i        int
+	depth    int // containers open around the position
+	maxDepth int
+	build    bool     // build the value (Parse), or only check (Check)
+	keys     [][]byte // Check: the keys of the open objects, innermost last
 }
 
 // space skips JSON whitespace (space, tab, CR, LF: nothing else).
@@ -77,7 +97,7 @@ func (p *onePass) literal(word string) bool {
 // open enters a container, refusing the one that would be nested deeper than
 // maxDepth (the strict path's rule: at most maxDepth open at once).
 func (p *onePass) open() bool {
-	if p.depth >= maxDepth {
+	if p.depth >= p.maxDepth {
 		return false
 	}
 	p.depth++
@@ -85,11 +105,16 @@ func (p *onePass) open() bool {
 	return true
 }
 
-func (p *onePass) object() (any, bool) {
+func (p *onePass) object() (_ any, _ bool) {
 	if !p.open() {
 		return nil, false
 	}
-	m := obj{}
+	var m map[string]any
+	if p.build {
+		m = map[string]any{}
+	}
+	first := len(p.keys) // Check: this object's keys are p.keys[first:]
+	defer func() { p.keys = p.keys[:first] }()
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
@@ -101,12 +126,18 @@ func (p *onePass) object() (any, bool) {
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
 			return nil, false
 		}
+		start := p.i
 		k, ok := p.str()
 		if !ok {
 			return nil, false
 		}
-		key := k.(string)
-		if _, dup := m[key]; dup {
+		var key string
+		if p.build {
+			key = k.(string)
+			if _, dup := m[key]; dup {
+				return nil, false
+			}
+		} else if !p.newKey(p.b[start+1:p.i-1], first) {
 			return nil, false
 		}
 		p.space()
@@ -119,7 +150,9 @@ func (p *onePass) object() (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		m[key] = v
+		if p.build {
+			m[key] = v
+		}
 		p.space()
 		if p.i >= len(p.b) {
 			return nil, false
@@ -141,7 +174,10 @@ func (p *onePass) array() (any, bool) {
 	if !p.open() {
 		return nil, false
 	}
-	a := []any{}
+	var a []any
+	if p.build {
+		a = []any{}
+	}
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
@@ -154,7 +190,9 @@ func (p *onePass) array() (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		a = append(a, v)
+		if p.build {
+			a = append(a, v)
+		}
 		p.space()
 		if p.i >= len(p.b) {
 			return nil, false
@@ -185,6 +223,9 @@ func (p *onePass) str() (any, bool) {
 		case c == '"':
 			p.i++
 			if !escaped {
+				if !p.build {
+					return nil, true
+				}
 				return string(p.b[start+1 : p.i-1]), true
 			}
 			var s string
@@ -234,7 +275,50 @@ func (p *onePass) number() (any, bool) {
 			return nil, false
 		}
 	}
+	if !p.build {
+		return nil, true
+	}
 	return json.Number(p.b[start:p.i]), true
+}
+
+// newKey records an object's key for Check, refusing one equal to an earlier key of
+// the object ignoring ASCII case, a key with an escape or a non-ASCII byte (how
+// encoding/json folds it is not worth repeating here), and the key past maxKeys.
+func (p *onePass) newKey(key []byte, first int) bool {
+	for _, c := range key {
+		if c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	if len(p.keys)-first >= maxKeys {
+		return false
+	}
+	for _, k := range p.keys[first:] {
+		if asciiEqualFold(k, key) {
+			return false
+		}
+	}
+	p.keys = append(p.keys, key)
+	return true
+}
+
+func asciiEqualFold(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *onePass) digits() int {
