@@ -426,7 +426,21 @@ func (r *Relay) delete(ctx context.Context, q querier, rows []row) error {
 		ids[i] = rw.id
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	if _, err := q.ExecContext(ctx, "DELETE FROM outbox WHERE id IN ("+marks+")", ids...); err != nil {
+	del := func(q querier) error {
+		_, err := q.ExecContext(ctx, "DELETE FROM outbox WHERE id IN ("+marks+")", ids...)
+		return err
+	}
+	var err error
+	if db, ok := q.(*store.DB); ok && db.Dialect() == store.SQLite {
+		// Through InTx, which waits its turn at SQLite's write lock in the process
+		// (store's write turns). A bare statement would meet the writers at SQLite's
+		// own lock, which a loser polls with sleeps of up to 100 ms: the relay falls
+		// behind a bulk import, and a request's commit waits out a sleep.
+		err = db.InTx(ctx, func(tx *store.Tx) error { return del(tx) })
+	} else {
+		err = del(q)
+	}
+	if err != nil {
 		return fmt.Errorf("delete %d published events (ids %d–%d): %w", len(rows), rows[0].id, rows[len(rows)-1].id, err)
 	}
 	return nil
