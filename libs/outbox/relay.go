@@ -333,12 +333,11 @@ type row struct {
 	event event.Event
 }
 
-// publishLocked publishes pending events with ids up to upTo, in id order, grouping
-// consecutive events of one topic into one Publish, and deletes the rows it read
-// once they are all published: one DELETE per read, not one per topic group, which
-// is what a bulk import's interleaved topics need. It stops at the first failure,
-// so the next attempt starts from the event that failed; the rows published before
-// it are deleted first, so that they are not published again.
+// publishLocked publishes pending events with ids up to upTo, reading them in id
+// order, a read's events of one topic in one Publish, and deletes what it published
+// once per read. It stops at the first failure, so the next attempt starts from the
+// first event of the topic that failed; the topics published before it are deleted
+// first, so that they are not published again.
 func (r *Relay) publishLocked(ctx context.Context, q querier, upTo int64) (int, error) {
 	total := 0
 	for {
@@ -346,14 +345,14 @@ func (r *Relay) publishLocked(ctx context.Context, q querier, upTo int64) (int, 
 		if err != nil {
 			return total, err
 		}
-		done := 0 // rows[:done] are published
+		// One Publish per topic of the read, each topic's events in id order: Kafka
+		// orders events within a topic's partition only, so no order a consumer can
+		// see changes, and interleaved topics (a bulk import's patients, encounters,
+		// orders, ...) cost a request per topic, not one per run of a topic.
+		byTopic := groupByTopic(rows)
+		var published []row
 		var failed error
-		for done < len(rows) {
-			end := done + 1
-			for end < len(rows) && rows[end].topic == rows[done].topic {
-				end++
-			}
-			group := rows[done:end]
+		for _, group := range byTopic {
 			topic := group[0].topic
 			es := make([]event.Event, len(group))
 			for i, rw := range group {
@@ -364,13 +363,13 @@ func (r *Relay) publishLocked(ctx context.Context, q querier, upTo int64) (int, 
 				break
 			}
 			r.published.Add(ctx, int64(len(group)), metric.WithAttributes(attribute.String("topic", topic)))
-			done = end
+			published = append(published, group...)
 		}
-		if done > 0 {
-			if err := r.delete(ctx, q, rows[:done]); err != nil {
+		if len(published) > 0 {
+			if err := r.delete(ctx, q, published); err != nil {
 				return total, err
 			}
-			total += done
+			total += len(published)
 		}
 		if failed != nil {
 			return total, failed
@@ -379,6 +378,23 @@ func (r *Relay) publishLocked(ctx context.Context, q querier, upTo int64) (int, 
 			return total, nil
 		}
 	}
+}
+
+// groupByTopic splits rows (in id order) by topic, each group in id order, the
+// groups in the order of their topics' first rows.
+func groupByTopic(rows []row) [][]row {
+	var groups [][]row
+	at := map[string]int{}
+	for _, rw := range rows {
+		i, ok := at[rw.topic]
+		if !ok {
+			i = len(groups)
+			at[rw.topic] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], rw)
+	}
+	return groups
 }
 
 func (r *Relay) read(ctx context.Context, q querier, upTo int64) ([]row, error) {

@@ -135,6 +135,36 @@ func TestFailureAfterAPublishedGroupPublishesItOnce(t *testing.T) {
 	})
 }
 
+// Interleaved topics are published one request per topic of a read, each topic's
+// events in the order they were written.
+func TestInterleavedTopicsOneRequestPerTopic(t *testing.T) {
+	migrated(t, func(t *testing.T, db *store.DB) {
+		es := newEvents("e", 6)
+		add(t, db, "a.v1", es[0])
+		add(t, db, "b.v1", es[1])
+		add(t, db, "a.v1", es[2], es[3])
+		add(t, db, "b.v1", es[4])
+		add(t, db, "a.v1", es[5])
+		pub := &fakePublisher{}
+		if n, err := outbox.NewRelay(db, pub, outbox.RelayConfig{}).Flush(t.Context()); n != 6 || err != nil {
+			t.Fatalf("Flush = %d, %v; want 6 and nil", n, err)
+		}
+		calls := pub.snapshot()
+		if len(calls) != 2 {
+			t.Fatalf("%d Publish calls, want 2 (one per topic)", len(calls))
+		}
+		want := map[string][]event.Event{"a.v1": {es[0], es[2], es[3], es[5]}, "b.v1": {es[1], es[4]}}
+		for _, c := range calls {
+			if diff := cmp.Diff(ids(want[c.topic]), ids(c.events)); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", c.topic, diff)
+			}
+		}
+		if n := pending(t, db); n != 0 {
+			t.Errorf("Pending = %d, want 0", n)
+		}
+	})
+}
+
 func TestNotifyWakesTheRelay(t *testing.T) {
 	migrated(t, func(t *testing.T, db *store.DB) {
 		pub := &fakePublisher{}
