@@ -105,6 +105,31 @@ func (p *onePass) open() bool {
 	return true
 }
 
+// closed skips whitespace and, if the container ends there (c is its closing
+// bracket), leaves it.
+func (p *onePass) closed(c byte) bool {
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		p.depth--
+		return true
+	}
+	return false
+}
+
+// after reads what follows a container's member: a comma (more: true) or its
+// closing bracket c (more: false); anything else is not JSON (ok: false).
+func (p *onePass) after(c byte) (more, ok bool) {
+	if p.closed(c) {
+		return false, true
+	}
+	if p.i < len(p.b) && p.b[p.i] == ',' {
+		p.i++
+		return true, true
+	}
+	return false, false
+}
+
 func (p *onePass) object() (_ any, _ bool) {
 	if !p.open() {
 		return nil, false
@@ -115,10 +140,7 @@ func (p *onePass) object() (_ any, _ bool) {
 	}
 	first := len(p.keys) // Check: this object's keys are p.keys[first:]
 	defer func() { p.keys = p.keys[:first] }()
-	p.space()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
-		p.depth--
+	if p.closed('}') {
 		return m, true
 	}
 	for {
@@ -153,19 +175,10 @@ func (p *onePass) object() (_ any, _ bool) {
 		if p.build {
 			m[key] = v
 		}
-		p.space()
-		if p.i >= len(p.b) {
+		if more, ok := p.after('}'); !ok {
 			return nil, false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			p.depth--
+		} else if !more {
 			return m, true
-		default:
-			return nil, false
 		}
 	}
 }
@@ -178,10 +191,7 @@ func (p *onePass) array() (any, bool) {
 	if p.build {
 		a = []any{}
 	}
-	p.space()
-	if p.i < len(p.b) && p.b[p.i] == ']' {
-		p.i++
-		p.depth--
+	if p.closed(']') {
 		return a, true
 	}
 	for {
@@ -193,19 +203,10 @@ func (p *onePass) array() (any, bool) {
 		if p.build {
 			a = append(a, v)
 		}
-		p.space()
-		if p.i >= len(p.b) {
+		if more, ok := p.after(']'); !ok {
 			return nil, false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			p.depth--
+		} else if !more {
 			return a, true
-		default:
-			return nil, false
 		}
 	}
 }
