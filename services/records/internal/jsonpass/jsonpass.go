@@ -41,7 +41,7 @@ func (p *onePass) all() (any, bool) {
 	return v, p.i == len(p.b)
 }
 
-// onePass is the state of parseOnePass: the input and the position in it.
+// onePass is the state of Parse and Check: the input and the position in it.
 type onePass struct {
 	b        []byte
 	i        int
