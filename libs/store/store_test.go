@@ -111,6 +111,7 @@ func TestSQLitePragmasOnEveryConnection(t *testing.T) {
 		"busy_timeout": "5000",
 		"foreign_keys": "1",
 		"synchronous":  "1", // NORMAL
+		"wal_autocheckpoint": "0", // the checkpointer's job
 	}
 	// Two connections held at once must be two distinct pooled connections.
 	var conns []*sql.Conn
