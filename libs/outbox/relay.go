@@ -333,10 +333,11 @@ type row struct {
 	event event.Event
 }
 
-// publishLocked publishes pending events with ids up to upTo, in id order, grouping
-// consecutive events of one topic into one Publish, and deletes each group once it
-// is published. It stops at the first failure, so the next attempt starts from the
-// event that failed.
+// publishLocked publishes pending events with ids up to upTo, reading them in id
+// order, a read's events of one topic in one Publish, and deletes what it published
+// once per read. It stops at the first failure, so the next attempt starts from the
+// first event of the topic that failed; the topics published before it are deleted
+// first, so that they are not published again.
 func (r *Relay) publishLocked(ctx context.Context, q querier, upTo int64) (int, error) {
 	total := 0
 	for {
@@ -344,31 +345,56 @@ func (r *Relay) publishLocked(ctx context.Context, q querier, upTo int64) (int, 
 		if err != nil {
 			return total, err
 		}
-		for start := 0; start < len(rows); {
-			end := start + 1
-			for end < len(rows) && rows[end].topic == rows[start].topic {
-				end++
-			}
-			group := rows[start:end]
+		// One Publish per topic of the read, each topic's events in id order: Kafka
+		// orders events within a topic's partition only, so no order a consumer can
+		// see changes, and interleaved topics (a bulk import's patients, encounters,
+		// orders, ...) cost a request per topic, not one per run of a topic.
+		byTopic := groupByTopic(rows)
+		var published []row
+		var failed error
+		for _, group := range byTopic {
 			topic := group[0].topic
 			es := make([]event.Event, len(group))
 			for i, rw := range group {
 				es[i] = rw.event
 			}
 			if err := r.pub.Publish(ctx, topic, es...); err != nil {
-				return total, &publishError{topic: topic, n: len(es), err: err}
+				failed = &publishError{topic: topic, n: len(es), err: err}
+				break
 			}
-			if err := r.delete(ctx, q, group); err != nil {
+			r.published.Add(ctx, int64(len(group)), metric.WithAttributes(attribute.String("topic", topic)))
+			published = append(published, group...)
+		}
+		if len(published) > 0 {
+			if err := r.delete(ctx, q, published); err != nil {
 				return total, err
 			}
-			total += len(group)
-			r.published.Add(ctx, int64(len(group)), metric.WithAttributes(attribute.String("topic", topic)))
-			start = end
+			total += len(published)
+		}
+		if failed != nil {
+			return total, failed
 		}
 		if len(rows) < r.batch {
 			return total, nil
 		}
 	}
+}
+
+// groupByTopic splits rows (in id order) by topic, each group in id order, the
+// groups in the order of their topics' first rows.
+func groupByTopic(rows []row) [][]row {
+	var groups [][]row
+	at := map[string]int{}
+	for _, rw := range rows {
+		i, ok := at[rw.topic]
+		if !ok {
+			i = len(groups)
+			at[rw.topic] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], rw)
+	}
+	return groups
 }
 
 func (r *Relay) read(ctx context.Context, q querier, upTo int64) ([]row, error) {
@@ -416,7 +442,21 @@ func (r *Relay) delete(ctx context.Context, q querier, rows []row) error {
 		ids[i] = rw.id
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	if _, err := q.ExecContext(ctx, "DELETE FROM outbox WHERE id IN ("+marks+")", ids...); err != nil {
+	del := func(q querier) error {
+		_, err := q.ExecContext(ctx, "DELETE FROM outbox WHERE id IN ("+marks+")", ids...)
+		return err
+	}
+	var err error
+	if db, ok := q.(*store.DB); ok && db.Dialect() == store.SQLite {
+		// Through InTx, which waits its turn at SQLite's write lock in the process
+		// (store's write turns). A bare statement would meet the writers at SQLite's
+		// own lock, which a loser polls with sleeps of up to 100 ms: the relay falls
+		// behind a bulk import, and a request's commit waits out a sleep.
+		err = db.InTx(ctx, func(tx *store.Tx) error { return del(tx) })
+	} else {
+		err = del(q)
+	}
+	if err != nil {
 		return fmt.Errorf("delete %d published events (ids %d–%d): %w", len(rows), rows[0].id, rows[len(rows)-1].id, err)
 	}
 	return nil

@@ -100,6 +100,71 @@ func TestPublishFailureIsRetriedWithoutLossOrReorder(t *testing.T) {
 	})
 }
 
+// The relay deletes a read's rows once for all its topic groups; a failure on a later
+// group must still delete the groups published before it, or they would be
+// published twice.
+func TestFailureAfterAPublishedGroupPublishesItOnce(t *testing.T) {
+	migrated(t, func(t *testing.T, db *store.DB) {
+		es := newEvents("e", 6)
+		add(t, db, "a.v1", es[:2]...)
+		add(t, db, "b.v1", es[2:4]...)
+		add(t, db, "c.v1", es[4:]...)
+		pub := &fakePublisher{}
+		pub.before = func(topic string, _ []event.Event) {
+			if topic == "b.v1" {
+				pub.mu.Lock()
+				pub.failNext = 1
+				pub.before = nil // once
+				pub.mu.Unlock()
+			}
+		}
+		r := outbox.NewRelay(db, pub, outbox.RelayConfig{})
+		n, err := r.Flush(t.Context())
+		if n != 2 || !errors.Is(err, errBroker) {
+			t.Fatalf("Flush = %d, %v; want 2 and %v", n, err, errBroker)
+		}
+		if n := pending(t, db); n != 4 {
+			t.Fatalf("Pending = %d, want 4 (the published group deleted)", n)
+		}
+		if n, err := r.Flush(t.Context()); n != 4 || err != nil {
+			t.Fatalf("second Flush = %d, %v; want 4 and nil", n, err)
+		}
+		if diff := cmp.Diff(ids(es), ids(pub.delivered())); diff != "" {
+			t.Errorf("delivered (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// Interleaved topics are published one request per topic of a read, each topic's
+// events in the order they were written.
+func TestInterleavedTopicsOneRequestPerTopic(t *testing.T) {
+	migrated(t, func(t *testing.T, db *store.DB) {
+		es := newEvents("e", 6)
+		add(t, db, "a.v1", es[0])
+		add(t, db, "b.v1", es[1])
+		add(t, db, "a.v1", es[2], es[3])
+		add(t, db, "b.v1", es[4])
+		add(t, db, "a.v1", es[5])
+		pub := &fakePublisher{}
+		if n, err := outbox.NewRelay(db, pub, outbox.RelayConfig{}).Flush(t.Context()); n != 6 || err != nil {
+			t.Fatalf("Flush = %d, %v; want 6 and nil", n, err)
+		}
+		calls := pub.snapshot()
+		if len(calls) != 2 {
+			t.Fatalf("%d Publish calls, want 2 (one per topic)", len(calls))
+		}
+		want := map[string][]event.Event{"a.v1": {es[0], es[2], es[3], es[5]}, "b.v1": {es[1], es[4]}}
+		for _, c := range calls {
+			if diff := cmp.Diff(ids(want[c.topic]), ids(c.events)); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", c.topic, diff)
+			}
+		}
+		if n := pending(t, db); n != 0 {
+			t.Errorf("Pending = %d, want 0", n)
+		}
+	})
+}
+
 func TestNotifyWakesTheRelay(t *testing.T) {
 	migrated(t, func(t *testing.T, db *store.DB) {
 		pub := &fakePublisher{}

@@ -83,6 +83,7 @@ type DB struct {
 	migrated atomic.Bool
 	prepared preparedStmts // Tx.Prepare's statements, one per query
 	turn     chan struct{} // SQLite: the process's turn at the write lock (see writeTurn)
+	ckpt     *checkpointer // SQLite: the WAL's checkpoints (see checkpoint.go)
 
 	// How to open a second, private pool for golang-migrate (see Migrate).
 	pgConfig  *pgx.ConnConfig
@@ -200,7 +201,9 @@ func openPostgres(ctx context.Context, service, rawURL string) (*DB, error) {
 //   - journal_mode=WAL: readers never block the writer nor the writer readers;
 //   - synchronous=NORMAL: in WAL mode it is still corruption-safe, and a power loss
 //     can lose only the last commits, in exchange for no fsync per commit;
-//   - foreign_keys on, which SQLite leaves off by default.
+//   - foreign_keys on, which SQLite leaves off by default;
+//   - wal_autocheckpoint=0: no checkpoint inside a commit; the DB's checkpointer runs
+//     them (checkpoint.go).
 //
 // _txlock=immediate makes BEGIN take the write lock at once. With the default deferred
 // BEGIN, a transaction that reads and then writes must upgrade its lock, and when
@@ -215,6 +218,7 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Set("_txlock", "immediate")
 	return path + "?" + q.Encode()
 }
@@ -241,7 +245,11 @@ func openSQLite(ctx context.Context, cfg Config, path string) (*DB, error) {
 	if err := sqlDB.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("store: open SQLite %s: %w", path, err), sqlDB.Close())
 	}
-	return &DB{db: sqlDB, dialect: SQLite, service: cfg.Service, sqliteDSN: dsn, turn: make(chan struct{}, 1)}, nil
+	db := &DB{db: sqlDB, dialect: SQLite, service: cfg.Service, sqliteDSN: dsn, turn: make(chan struct{}, 1)}
+	if err := db.startCheckpointer(ctx, dsn); err != nil {
+		return nil, errors.Join(err, sqlDB.Close())
+	}
+	return db, nil
 }
 
 // redact hides the password in a PostgreSQL URL for error messages.
@@ -288,11 +296,16 @@ func (db *DB) Migrated() bool { return db.migrated.Load() }
 // sent through it are not rebound.
 func (db *DB) SQL() *sql.DB { return db.db }
 
-// Close closes the pool. Pending queries finish first.
+// Close closes the pool (and on SQLite stops the checkpointer first). Pending queries
+// finish first.
 func (db *DB) Close() error {
+	var ckptErr error
+	if db.ckpt != nil {
+		ckptErr = db.ckpt.close()
+	}
 	db.prepared.close()
 	if err := db.db.Close(); err != nil {
-		return fmt.Errorf("store: close %s: %w", db.dialect, err)
+		return errors.Join(ckptErr, fmt.Errorf("store: close %s: %w", db.dialect, err))
 	}
-	return nil
+	return ckptErr
 }

@@ -107,10 +107,11 @@ func TestOpenSQLiteFiles(t *testing.T) {
 func TestSQLitePragmasOnEveryConnection(t *testing.T) {
 	db := storetest.Open(t, store.SQLite, "records")
 	want := map[string]string{
-		"journal_mode": "wal",
-		"busy_timeout": "5000",
-		"foreign_keys": "1",
-		"synchronous":  "1", // NORMAL
+		"journal_mode":       "wal",
+		"busy_timeout":       "5000",
+		"foreign_keys":       "1",
+		"synchronous":        "1", // NORMAL
+		"wal_autocheckpoint": "0", // the checkpointer's job
 	}
 	// Two connections held at once must be two distinct pooled connections.
 	var conns []*sql.Conn

@@ -8,7 +8,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/attest-ehr/attest/libs/errs"
+	"github.com/attest-ehr/attest/libs/httpapi"
 	"github.com/attest-ehr/attest/services/records/internal/fhir"
+	"github.com/attest-ehr/attest/services/records/internal/jsonpass"
 	"github.com/attest-ehr/attest/services/records/internal/record"
 	"github.com/attest-ehr/attest/services/records/internal/resource"
 )
@@ -36,10 +38,13 @@ type kindEntry struct {
 	table  string
 	keyOf  func(v any) string                   // the natural key of a *T of the kind
 	decode func([]byte) (resource.Write, error) // strictly, as the JSON API
+	// decodeChecked decodes JSON that jsonpass.Check accepted (see
+	// resource.Kind.DecodeWriteChecked); false: use decode.
+	decodeChecked func([]byte) (resource.Write, bool)
 }
 
 func entry[T any, P resource.Ptr[T]](k *resource.Kind[T, P]) kindEntry {
-	return kindEntry{table: k.Table, keyOf: k.KeyOf, decode: k.DecodeWrite}
+	return kindEntry{table: k.Table, keyOf: k.KeyOf, decode: k.DecodeWrite, decodeChecked: k.DecodeWriteChecked}
 }
 
 // kindsOf lists every kind a bulk import may create. Orders are recorded as they were
@@ -74,6 +79,15 @@ type jsonLine struct {
 }
 
 func (d jsonDecoder) Decode(line []byte) (resource.Write, string, []fhir.Issue) {
+	if w, kind, ok := d.decodeOnePass(line); ok {
+		return w, kind, nil
+	}
+	// Refused by the one pass (or a line it does not check): the strict path says why.
+	return d.decodeStrict(line)
+}
+
+// decodeStrict is Decode by httpapi's strict decoding of the line, then of the body.
+func (d jsonDecoder) decodeStrict(line []byte) (resource.Write, string, []fhir.Issue) {
 	var l jsonLine
 	if err := resource.DecodeStrict(line, &l); err != nil {
 		return nil, "", []fhir.Issue{issueOf(err, "")}
@@ -99,6 +113,34 @@ func (d jsonDecoder) Decode(line []byte) (resource.Write, string, []fhir.Issue) 
 	return w, l.Kind, nil
 }
 
+// decodeOnePass is Decode for a line it accepts: the whole line, body included, is
+// checked once (jsonpass.Check: what httpapi's token scan refuses, refused), then the
+// envelope and the body are decoded without scanning them again. The strict path
+// scans the line and then the body, twice the work for the same answer. ok is false
+// for anything the line may be refused for; Decode then runs the strict path, so
+// that a refusal is named exactly as before.
+func (d jsonDecoder) decodeOnePass(line []byte) (resource.Write, string, bool) {
+	if len(line) > httpapi.DefaultBodyLimit || !utf8.Valid(line) || !jsonpass.Check(line, httpapi.MaxJSONDepth) {
+		return nil, "", false
+	}
+	var l jsonLine
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil || l.Kind == "" {
+		return nil, "", false
+	}
+	k, ok := d.kinds[l.Kind]
+	body := bytes.TrimSpace(l.Body)
+	if !ok || len(body) == 0 || body[0] != '{' {
+		return nil, "", false
+	}
+	w, ok := k.decodeChecked(body)
+	if !ok || w.Validate() != nil {
+		return nil, "", false
+	}
+	return w, l.Kind, true
+}
+
 // fhirDecoder decodes the FHIR format through the FHIR codec.
 type fhirDecoder struct {
 	codec *fhir.Codec
@@ -122,7 +164,7 @@ func (d fhirDecoder) Decode(line []byte) (resource.Write, string, []fhir.Issue) 
 		return nil, w.Type, []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.CodeNotSupported,
 			Expression: w.Type, Diagnostics: "a bulk import does not create this kind of resource"}}
 	}
-	return &fhirWrite{codec: d.codec, w: w, table: k.table, key: k.keyOf(w.Value)}, w.Type, nil
+	return &fhirWrite{codec: d.codec, w: w, table: k.table, key: k.keyOf(w.Value), also: d.codec.SharedTables(w)}, w.Type, nil
 }
 
 // fhirWrite stores a decoded FHIR resource through the codec, so that it is stored
@@ -131,16 +173,18 @@ type fhirWrite struct {
 	codec      *fhir.Codec
 	w          fhir.Write
 	table, key string
+	also       []string // the tables of the other kinds of its FHIR type
 }
 
-func (f *fhirWrite) Kind() string    { return f.w.Kind }
-func (f *fhirWrite) ID() string      { return f.w.ID }
-func (f *fhirWrite) Table() string   { return f.table }
-func (f *fhirWrite) Key() string     { return f.key }
-func (f *fhirWrite) Validate() error { return nil } // Decode validated it
+func (f *fhirWrite) Kind() string         { return f.w.Kind }
+func (f *fhirWrite) ID() string           { return f.w.ID }
+func (f *fhirWrite) Table() string        { return f.table }
+func (f *fhirWrite) Key() string          { return f.key }
+func (f *fhirWrite) Validate() error      { return nil } // Decode validated it
+func (f *fhirWrite) AlsoTables() []string { return f.also }
 
 func (f *fhirWrite) Create(ctx context.Context, tx *resource.Tx) (string, bool, error) {
-	stored, issues := f.codec.Create(ctx, tx, f.w)
+	stored, issues := f.codec.CreateUnanswered(ctx, tx, f.w) // the import answers with counts, not resources
 	if len(issues) > 0 {
 		for _, is := range issues {
 			if is.Severity == fhir.SeverityFatal || is.Code == fhir.CodeProcessing {

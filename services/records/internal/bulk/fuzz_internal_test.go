@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/attest-ehr/attest/services/records/internal/fhir"
@@ -136,7 +137,76 @@ func FuzzDecodeJSONLine(f *testing.F) {
 	f.Add([]byte(`{"kind":"vital-signs","body":{"patient_id":"p","code":{"system":"http://loinc.org","code":"85354-9"},"effective":"2025-03-04T14:35:00Z","performer":"practitioner","components":[]}}`))
 	corpusSeeds(f, "gen-json-*")
 	j, _ := decoders(f)
-	f.Fuzz(func(t *testing.T, line []byte) { fuzzDecoder(t, j, line) })
+	f.Fuzz(func(t *testing.T, line []byte) {
+		fuzzDecoder(t, j, line)
+		checkOnePass(t, j, line)
+	})
+}
+
+// checkOnePass holds the JSON format's one-pass decoding to the strict path: it
+// accepts only what the strict path accepts, with the same write.
+func checkOnePass(t *testing.T, d jsonDecoder, line []byte) {
+	t.Helper()
+	w, kind, ok := d.decodeOnePass(line)
+	if !ok {
+		return // Decode runs the strict path
+	}
+	sw, skind, issues := d.decodeStrict(line)
+	if len(issues) > 0 {
+		t.Fatalf("line %q: the one pass accepted what the strict path refuses: %+v", line, issues)
+	}
+	if kind != skind || !reflect.DeepEqual(w, sw) {
+		t.Fatalf("line %q: the one pass decoded %s %+v, the strict path %s %+v", line, kind, w, skind, sw)
+	}
+}
+
+// The one pass agrees with the strict path on the bad-input corpus, line by line,
+// and accepts a synthetic year's lines (else it would be no faster).
+func TestJSONOnePassAgrees(t *testing.T) {
+	j, _ := decoders(t)
+	d := j
+	files, _ := filepath.Glob(filepath.Join("testdata", "badinput", "*"))
+	if len(files) < 300 {
+		t.Fatalf("found %d corpus files", len(files))
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			checkOnePass(t, d, line)
+		}
+	}
+	for _, line := range onePassLines {
+		if _, _, ok := d.decodeOnePass([]byte(line)); !ok {
+			t.Errorf("the one pass refused %s", line)
+		}
+		checkOnePass(t, d, []byte(line))
+	}
+	for _, line := range onePassRefused {
+		if _, _, ok := d.decodeOnePass([]byte(line)); ok {
+			t.Errorf("the one pass accepted %s", line)
+		}
+	}
+}
+
+// onePassLines are valid lines of the JSON format.
+var onePassLines = []string{
+	`{"kind":"patients","body":{"mrn":{"system":"s","value":"v"},"name":{"family":"F"},"birth_date":"1970-01-02","sex":"female"}}`,
+	` {"body": {"patient_id":"p","class":"office","start":"2025-03-04T14:30:00Z","rendering_npi":"1234567893"}, "kind":"encounters"} `,
+}
+
+// onePassRefused are lines the strict path refuses, each for a reason the one pass
+// must see.
+var onePassRefused = []string{
+	`{"kind":"patients","body":{"mrn":{"system":"s","value":"v"},"name":{"family":"F","family":"G"},"birth_date":"1970-01-02","sex":"female"}}`,
+	`{"kind":"patients","body":{"mrn":{"system":"s","value":"v"},"name":{"family":"F","Family":"G"},"birth_date":"1970-01-02","sex":"female"}}`,
+	`{"kind":"patients","kind":"patients","body":{"mrn":{"system":"s","value":"v"},"name":{"family":"F"},"birth_date":"1970-01-02","sex":"female"}}`,
+	`{"kind":"patients","body":{"mrn":{"system":"s","value":"v"},"name":{"family":"F"},"birth_date":"1970-01-02","sex":"female","x":1}}`,
+	`{"kind":"patients","body":{"mrn":{"system":"s","value":"v"},"name":{"family":"F"},"birth_date":"1970-01-02","sex":"female"}} {}`,
+	`{"kind":"patients","body":{"mrn":{"system":"s","value":"v"},"name":{"family":"F"},"birth_date":"1970-13-02","sex":"female"}}`,
+	`{"kind":"patients","body":null}`, `null`, `{"kind":"nothing","body":{}}`, `{"kind":"patients","body":{}`,
 }
 
 // FuzzDecodeFHIR decodes arbitrary lines as FHIR resources: the FHIR codec's parsing,

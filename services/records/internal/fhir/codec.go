@@ -98,6 +98,8 @@ type mapping interface {
 	search(ctx context.Context, q resource.Query) ([]any, string, error)
 	meta(v any) resource.Meta
 	setID(v any, id string)
+	// table is the kind's table.
+	table() string
 	write(v any) resource.Write
 	// owns reports whether a stored value of the kind is this mapping's (a shared
 	// record is a DocumentReference or an ImagingStudy by its kind).
@@ -177,6 +179,7 @@ func (b *binding[T, P]) search(ctx context.Context, q resource.Query) ([]any, st
 }
 func (b *binding[T, P]) meta(v any) resource.Meta   { return *resource.MetaOf[T, P](v.(*T)) }
 func (b *binding[T, P]) setID(v any, id string)     { resource.MetaOf[T, P](v.(*T)).ID = id }
+func (b *binding[T, P]) table() string              { return b.kind.Table }
 func (b *binding[T, P]) write(v any) resource.Write { return b.kind.Write(*v.(*T)) }
 func (b *binding[T, P]) owns(v any) bool            { return b.own == nil || b.own(v.(*T)) }
 func (b *binding[T, P]) subjectField() string       { return b.kind.SubjectField }

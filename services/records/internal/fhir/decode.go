@@ -189,6 +189,27 @@ func (c *Codec) Create(ctx context.Context, tx *resource.Tx, w Write) (Stored, [
 	return c.store(ctx, tx, w, false, 0)
 }
 
+// CreateUnanswered is Create for a caller that does not send the stored resource back
+// (a bulk import): the same checks and the same write, without encoding the answer;
+// Stored.Resource is nil. In a resource.Store.Batch, the check that no other kind of
+// the type holds the ID is answered from the batch's look-ups ahead when the write
+// asked for them (resource.AheadAlso, with SharedTables).
+func (c *Codec) CreateUnanswered(ctx context.Context, tx *resource.Tx, w Write) (Stored, []Issue) {
+	return c.storeAnswered(ctx, tx, w, false, 0, false)
+}
+
+// SharedTables are the tables of the other kinds that map to w's FHIR type, in which
+// w's ID must not be stored (see Create): for a batch to look the ID up in ahead.
+func (c *Codec) SharedTables(w Write) []string {
+	var out []string
+	for _, other := range c.byType[w.Type] {
+		if other != w.m {
+			out = append(out, other.table())
+		}
+	}
+	return out
+}
+
 // Put stores w in tx under its id: an update of the stored resource (a correction, one
 // event; nothing when the content is the same), or a create with that id.
 func (c *Codec) Put(ctx context.Context, tx *resource.Tx, w Write) (Stored, []Issue) {
@@ -196,6 +217,11 @@ func (c *Codec) Put(ctx context.Context, tx *resource.Tx, w Write) (Stored, []Is
 }
 
 func (c *Codec) store(ctx context.Context, tx *resource.Tx, w Write, put bool, ifMatch int) (Stored, []Issue) {
+	return c.storeAnswered(ctx, tx, w, put, ifMatch, true)
+}
+
+// storeAnswered stores w; answer encodes the stored resource into Stored.Resource.
+func (c *Codec) storeAnswered(ctx context.Context, tx *resource.Tx, w Write, put bool, ifMatch int, answer bool) (Stored, []Issue) {
 	if w.m == nil {
 		return Stored{}, []Issue{{Severity: SeverityError, Code: CodeProcessing, Diagnostics: "nothing decoded to store"}}
 	}
@@ -257,8 +283,11 @@ func (c *Codec) store(ctx context.Context, tx *resource.Tx, w Write, put bool, i
 		return Stored{}, []Issue{c.located(err, w)}
 	}
 	meta := w.m.meta(out)
-	return Stored{Type: w.Type, ID: meta.ID, Version: meta.Version, Created: created,
-		Resource: marshal(encodeResource(w.m, out))}, nil
+	st := Stored{Type: w.Type, ID: meta.ID, Version: meta.Version, Created: created}
+	if answer {
+		st.Resource = marshal(encodeResource(w.m, out))
+	}
+	return st, nil
 }
 
 // located is a store error as an issue at the FHIR element it concerns; an error that

@@ -13,6 +13,7 @@ import (
 
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/ident"
+	"github.com/attest-ehr/attest/services/records/internal/jsonpass"
 	"github.com/attest-ehr/attest/services/records/internal/record"
 )
 
@@ -32,6 +33,19 @@ func parseJSON(raw []byte, root string) (any, *Issue) {
 	}
 	if !utf8.Valid(raw) {
 		return bad("not valid UTF-8")
+	}
+	if v, ok := jsonpass.Parse(raw, maxDepth); ok {
+		return v, nil
+	}
+	// Refused by the one pass: the strict path says why.
+	return parseStrict(raw, root)
+}
+
+// parseStrict is parseJSON by a token scan (duplicate keys, depth) and then a decode:
+// the path that names the problem of refused input.
+func parseStrict(raw []byte, root string) (any, *Issue) {
+	bad := func(msg string) (any, *Issue) {
+		return nil, &Issue{Severity: SeverityError, Code: CodeStructure, Expression: root, Diagnostics: msg}
 	}
 	if err := scanKeys(raw); err != nil {
 		return bad(err.Error())

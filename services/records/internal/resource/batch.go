@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -40,6 +41,13 @@ type Ahead interface {
 	Key() string   // the natural key, "" for none
 }
 
+// AheadAlso is an Ahead whose ID must also be free in other tables (a FHIR resource's
+// ID, in the tables of the other kinds of its type): Batch looks it up there too,
+// in the same queries, so that the check costs no query per write.
+type AheadAlso interface {
+	AlsoTables() []string
+}
+
 // Write wraps v as a Write of this kind.
 func (k *Kind[T, P]) Write(v T) Write { return &write[T, P]{k: k, v: v} }
 
@@ -51,6 +59,21 @@ func (k *Kind[T, P]) DecodeWrite(raw []byte) (Write, error) {
 		return nil, err
 	}
 	return k.Write(v), nil
+}
+
+// DecodeWriteChecked is DecodeWrite for raw that jsonpass.Check accepted with
+// httpapi.MaxJSONDepth (valid JSON, one value, no key repeated even ignoring case,
+// not too deep) and that is within httpapi.DefaultBodyLimit: what DecodeWrite's token
+// scan would find is known, so only the decode is left. ok is false when the decode
+// fails (an unknown field, a wrong type): DecodeWrite then says why.
+func (k *Kind[T, P]) DecodeWriteChecked(raw []byte) (w Write, ok bool) {
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return nil, false
+	}
+	return k.Write(v), true
 }
 
 // KeyOf is the natural key of v, a *T of this kind ("" for none): for an Ahead of a
@@ -194,6 +217,14 @@ func (b *batch) prefetch(ctx context.Context, tx *store.Tx, ws []Write) error {
 		if id := w.ID(); id != "" && !b.looked[cacheKey(table, id)] {
 			ids[table] = append(ids[table], id)
 			b.looked[cacheKey(table, id)] = true
+		}
+		if also, ok := w.(AheadAlso); ok && w.ID() != "" {
+			for _, t := range also.AlsoTables() {
+				if id := w.ID(); !b.looked[cacheKey(t, id)] {
+					ids[t] = append(ids[t], id)
+					b.looked[cacheKey(t, id)] = true
+				}
+			}
 		}
 		if k := a.Key(); k != "" {
 			if _, ok := b.keys[cacheKey(table, k)]; !ok {
