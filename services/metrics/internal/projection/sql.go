@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -391,20 +390,31 @@ func (s *sqlState) Assert(ctx context.Context, fs []membership.Fact) error {
 }
 
 func (s *sqlState) Retract(ctx context.Context, fs []membership.Fact) error {
-	err := chunks(len(fs), func(from, to int) error {
-		chunk := fs[from:to]
-		args := make([]any, len(chunk))
-		for i, f := range chunk {
-			args[i] = key(f)
+	// The tables are keyed by patient and fact key: one patient's facts a statement.
+	for from := 0; from < len(fs); {
+		to := from + 1
+		for to < len(fs) && fs[to].Patient == fs[from].Patient {
+			to++
 		}
-		q := fmt.Sprintf(`DELETE FROM %s WHERE fact_key IN (?%s)`, s.t.Facts, strings.Repeat(", ?", len(chunk)-1))
-		if err := s.exec(ctx, q, args...); err != nil {
-			return fmt.Errorf("retract facts of patient %s: %w", chunk[0].Patient, err)
+		patient := fs[from].Patient
+		err := chunks(to-from, func(lo, hi int) error {
+			chunk := fs[from+lo : from+hi]
+			args := make([]any, 0, 1+len(chunk))
+			args = append(args, patient)
+			for _, f := range chunk {
+				args = append(args, key(f))
+			}
+			q := fmt.Sprintf(`DELETE FROM %s WHERE patient_id = ? AND fact_key IN (?%s)`, s.t.Facts,
+				strings.Repeat(", ?", len(chunk)-1))
+			if err := s.exec(ctx, q, args...); err != nil {
+				return fmt.Errorf("retract facts of patient %s: %w", patient, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		from = to
 	}
 	for _, f := range fs {
 		p, err := s.touch(ctx, f.Patient)
@@ -487,10 +497,11 @@ func BumpAll(ctx context.Context, tx *store.Tx) error {
 	return nil
 }
 
-// key is the stored identity of a fact: a digest of its Key.
-func key(f membership.Fact) string {
+// key is the stored identity of a fact: the SHA-256 digest of its Key, 32 bytes (half
+// the index space of its hex form, and compared as bytes).
+func key(f membership.Fact) []byte {
 	sum := sha256.Sum256([]byte(f.Key()))
-	return hex.EncodeToString(sum[:])
+	return sum[:]
 }
 
 // querier is a transaction or a database.
@@ -646,6 +657,7 @@ func PatientFacts(ctx context.Context, q querier, t Tables, patientID string) ([
 
 // Missing lists the facts of tables a that tables b lacks.
 func Missing(ctx context.Context, q querier, a, b Tables) ([]membership.Fact, error) {
-	return queryFacts(ctx, q, fmt.Sprintf(`SELECT %s FROM %s WHERE fact_key NOT IN (SELECT fact_key FROM %s)
-		ORDER BY patient_id, fact_key`, factColumns, a.Facts, b.Facts))
+	return queryFacts(ctx, q, fmt.Sprintf(`SELECT %s FROM %s a WHERE NOT EXISTS (
+			SELECT 1 FROM %s b WHERE b.patient_id = a.patient_id AND b.fact_key = a.fact_key)
+		ORDER BY patient_id, fact_key`, prefixed("a.", factColumns), a.Facts, b.Facts))
 }
