@@ -155,7 +155,13 @@ func swap(ctx context.Context, tx *store.Tx) (asserted, retracted int, err error
 		return 0, 0, err
 	}
 	if len(es) > 0 {
-		if err := outbox.Add(ctx, tx, contract.TopicMeasureFact, es...); err != nil {
+		// AddAll: many rows a statement, where Add runs one a fact (half of a swap's
+		// CPU when a replay changes every fact).
+		ms := make([]outbox.Message, len(es))
+		for i, e := range es {
+			ms[i] = outbox.Message{Topic: contract.TopicMeasureFact, Event: e}
+		}
+		if err := outbox.AddAll(ctx, tx, ms); err != nil {
 			return 0, 0, err
 		}
 	}

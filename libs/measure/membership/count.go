@@ -128,15 +128,26 @@ func merge(a, b []measure.Member) []measure.Member {
 	return append(append(out, a[i:]...), b[j:]...)
 }
 
-// memberFacts are one member's facts, by role.
+// memberFacts are one member's facts, by role, and scratch space for evaluating them:
+// the slices are reused from member to member, so that a count allocates little
+// besides its result (its garbage is what costs a large count most).
 type memberFacts struct {
 	den, num, access, gate []*Fact
+	in                     []*Fact // the denominator inputs a period counts
 }
 
 // order sorts one entity's facts by member, then time and input: the order members
 // are evaluated in, and within a member the order the rules read inputs in.
 func order(a, b *Fact) int {
-	return cmp.Or(cmp.Compare(a.Patient, b.Patient), cmp.Compare(a.Object, b.Object), a.At.Compare(b.At), cmp.Compare(a.Ref, b.Ref))
+	// strings.Compare, not cmp.Compare: one pass over equal strings instead of two, and
+	// a member's facts share their patient and object.
+	if d := strings.Compare(a.Patient, b.Patient); d != 0 {
+		return d
+	}
+	if d := strings.Compare(a.Object, b.Object); d != 0 {
+		return d
+	}
+	return cmp.Or(a.At.Compare(b.At), strings.Compare(a.Ref, b.Ref))
 }
 
 // members evaluates the members of one entity's facts, in one pass over them sorted
@@ -197,7 +208,8 @@ func (c counter) stamp(t time.Time) string { return t.In(c.loc).Format("2006-01-
 // patient evaluates a unique-patient member.
 func (c counter) patient(id string, mf *memberFacts) (measure.Member, bool) {
 	pop := population(c.m.Rule)
-	var in []*Fact
+	in := mf.in[:0]
+	defer func() { mf.in = in[:0] }()
 	for _, f := range mf.den {
 		if pop == measure.PriorVisits {
 			if !f.At.Before(c.b.From.AddDate(-2, 0, 0)) && f.At.Before(c.b.From) {
