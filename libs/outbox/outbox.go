@@ -118,6 +118,16 @@ type Message struct {
 // parameters stay far below both engines' limits on bound parameters.
 var addAllSizes = [...]int{64, 16, 4, 1}
 
+// piece is the largest of sizes (largest first, the last 1) that fits in left rows.
+func piece(left int, sizes []int) int {
+	for _, n := range sizes {
+		if left >= n {
+			return n
+		}
+	}
+	return 1
+}
+
 // insertEvents is the INSERT of rows outbox rows.
 func insertEvents(rows int) string {
 	return `INSERT INTO outbox (topic, key, event_id, type, source, subject, time, recorded_at, data, traceparent) VALUES ` +
@@ -142,13 +152,7 @@ func AddAll(ctx context.Context, tx *store.Tx, ms []Message) error {
 		}
 	}
 	for start := 0; start < len(ms); {
-		size := 1
-		for _, n := range addAllSizes {
-			if len(ms)-start >= n {
-				size = n
-				break
-			}
-		}
+		size := piece(len(ms)-start, addAllSizes[:])
 		chunk := ms[start : start+size]
 		args := make([]any, 0, 10*len(chunk))
 		for _, m := range chunk {

@@ -32,13 +32,7 @@ func ProcessedAll(ctx context.Context, tx *store.Tx, consumer string, eventIDs [
 	}
 	inserted := make(map[string]bool, len(eventIDs))
 	for start := 0; start < len(eventIDs); {
-		size := 1
-		for _, n := range processedSizes {
-			if len(eventIDs)-start >= n {
-				size = n
-				break
-			}
-		}
+		size := piece(len(eventIDs)-start, processedSizes[:])
 		chunk := eventIDs[start : start+size]
 		start += size
 		args := make([]any, 0, 2*len(chunk))
