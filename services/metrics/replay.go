@@ -75,18 +75,17 @@ func Replay(ctx context.Context, cfg Config, d Deps) (ReplayStats, error) {
 		return ReplayStats{}, err
 	}
 	cal := calendar.New(cfg.TimeZone)
-	projector := projection.NewProjector(projection.NewSQL(d.DB, projection.Rebuild, rebuildMeasures, false),
+	// As in the service, the seen facts are rebuilt in the projection's transactions.
+	seen := fact.NewDeriver(d.DB, cfg.TimeZone, nil, log).Rebuilding(rebuildSeen)
+	projector := projection.NewProjector(
+		projection.NewSQL(d.DB, projection.Rebuild, rebuildMeasures, false).WithAlongside(seen.Alongside),
 		membership.NewDeriver(catalog, cal), nil, log)
 	kpis := engagement.NewKeeper(d.DB, cal, cfg.ClinicHours, nil, log).Rebuilding(rebuildEngagement)
-	seen := fact.NewDeriver(d.DB, cfg.TimeZone, nil, log).Rebuilding(rebuildSeen)
 	measureTopics, kpiTopics := projection.Topics(), engagement.Topics()
-	topics := slices.Concat(measureTopics, kpiTopics, fact.Topics)
+	topics := slices.Concat(measureTopics, kpiTopics)
 	topics = slices.Compact(slices.Sorted(slices.Values(topics)))
 	read, err := event.ReadTopics(ctx, d.Events(), topics, replayBatch, func(es []event.Event) error {
 		if err := projector.HandleBatch(ctx, only(es, measureTopics)); err != nil {
-			return err
-		}
-		if err := seen.HandleBatch(ctx, only(es, fact.Topics)); err != nil {
 			return err
 		}
 		return kpis.HandleBatch(ctx, only(es, kpiTopics))

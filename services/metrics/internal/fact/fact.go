@@ -95,31 +95,62 @@ func (d *Deriver) Handle(ctx context.Context, e event.Event) error {
 func (d *Deriver) HandleBatch(ctx context.Context, es []event.Event) error {
 	published := 0
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
-		published = 0
-		ids := make([]string, len(es))
-		for i, e := range es {
-			ids[i] = e.ID
-		}
-		first, err := outbox.ProcessedAll(ctx, tx, d.group, ids)
-		if err != nil {
-			return err
-		}
-		for i, e := range es {
-			if !first[i] {
-				continue
-			}
-			n, err := d.apply(ctx, tx, e)
-			if err != nil {
-				return err
-			}
-			published += n
-		}
-		return nil
+		var err error
+		published, err = d.applyAll(ctx, tx, es)
+		return err
 	})
 	if err == nil && published > 0 {
 		d.notify()
 	}
 	return err
+}
+
+// Alongside applies, within tx, the events of es on Topics, exactly once under the
+// Deriver's own processed marks, and ignores the rest. It lets another consumer that
+// reads those topics (the measure projection) keep the seen facts in its own
+// transaction, so the service runs one consumer group and one commit fewer. The marks
+// stay under the Deriver's group, so whichever consumer applied an event before, it is
+// applied once. after, if not nil, is to be called once tx has committed.
+func (d *Deriver) Alongside(ctx context.Context, tx *store.Tx, es []event.Event) (after func(), err error) {
+	mine := make([]event.Event, 0, len(es))
+	for _, e := range es {
+		if slices.Contains(Topics, e.Topic) {
+			mine = append(mine, e)
+		}
+	}
+	if len(mine) == 0 {
+		return nil, nil
+	}
+	published, err := d.applyAll(ctx, tx, mine)
+	if err != nil || published == 0 {
+		return nil, err
+	}
+	return d.notify, nil
+}
+
+// applyAll applies, within tx, each of es not applied before, marking it applied, and
+// returns how many fact events it published.
+func (d *Deriver) applyAll(ctx context.Context, tx *store.Tx, es []event.Event) (int, error) {
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.ID
+	}
+	first, err := outbox.ProcessedAll(ctx, tx, d.group, ids)
+	if err != nil {
+		return 0, err
+	}
+	published := 0
+	for i, e := range es {
+		if !first[i] {
+			continue
+		}
+		n, err := d.apply(ctx, tx, e)
+		if err != nil {
+			return 0, err
+		}
+		published += n
+	}
+	return published, nil
 }
 
 // apply applies one event, not applied before, within tx and returns how many fact

@@ -54,6 +54,7 @@ type SQL struct {
 	group   string
 	publish bool
 	cache   *timelineCache
+	beside  Alongside
 	hits    atomic.Int64
 	misses  atomic.Int64
 }
@@ -67,6 +68,19 @@ func NewSQL(db *store.DB, t Tables, group string, publish bool) *SQL {
 // WithCache keeps up to patients timelines in memory (0: none) and returns s.
 func (s *SQL) WithCache(patients int) *SQL {
 	s.cache = newTimelineCache(patients)
+	return s
+}
+
+// Alongside applies a batch of events to other state within the projection's
+// transaction tx and returns what to do once it has committed (nil: nothing).
+type Alongside func(ctx context.Context, tx *store.Tx, es []event.Event) (after func(), err error)
+
+// WithAlongside has every transaction of s also hand its batch to fn, and returns s.
+// The service keeps its seen facts this way (fact.Deriver.Alongside): one consumer
+// group, one set of reads of the encounter topic and one commit fewer than a group
+// of their own.
+func (s *SQL) WithAlongside(fn Alongside) *SQL {
+	s.beside = fn
 	return s
 }
 
@@ -94,6 +108,11 @@ func (s *SQL) InTx(ctx context.Context, fn func(State) error) error {
 			s.cache.put(st.staged)
 		}
 	}
+	if err == nil && st != nil {
+		for _, fn := range st.after {
+			fn()
+		}
+	}
 	return err
 }
 
@@ -104,6 +123,7 @@ type sqlState struct {
 	patients map[string]*patientTx
 	outbox   []event.Event
 	staged   []*cached // the timelines to keep once the transaction commits
+	after    []func()  // what Alongside asked to run once the transaction commits
 }
 
 // patientTx is what a transaction knows of one patient it touched.
@@ -434,6 +454,21 @@ func (s *sqlState) Retract(ctx context.Context, fs []membership.Fact) error {
 func (s *sqlState) Publish(_ context.Context, es []event.Event) error {
 	if s.publish {
 		s.outbox = append(s.outbox, es...)
+	}
+	return nil
+}
+
+// Alongside hands es to the function WithAlongside set, if any.
+func (s *sqlState) Alongside(ctx context.Context, es []event.Event) error {
+	if s.beside == nil {
+		return nil
+	}
+	after, err := s.beside(ctx, s.tx, es)
+	if err != nil {
+		return err
+	}
+	if after != nil {
+		s.after = append(s.after, after)
 	}
 	return nil
 }
