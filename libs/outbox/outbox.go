@@ -111,9 +111,28 @@ type Message struct {
 	Event event.Event
 }
 
-// addAllRows bounds the rows of one multi-row INSERT: 10 parameters a row stays far
-// below both engines' limits on bound parameters.
-const addAllRows = 200
+// addAllSizes are the row counts of AddAll's multi-row INSERTs, largest first: a batch
+// is cut into pieces of these sizes, so that only four statement texts exist, each
+// parsed once per pooled connection (store.Tx.Prepare). A text of another size for every
+// batch was parsed anew each time: 2–3% of the metrics pipeline's CPU. 64 rows of 10
+// parameters stay far below both engines' limits on bound parameters.
+var addAllSizes = [...]int{64, 16, 4, 1}
+
+// piece is the largest of sizes (largest first, the last 1) that fits in left rows.
+func piece(left int, sizes []int) int {
+	for _, n := range sizes {
+		if left >= n {
+			return n
+		}
+	}
+	return 1
+}
+
+// insertEvents is the INSERT of rows outbox rows.
+func insertEvents(rows int) string {
+	return `INSERT INTO outbox (topic, key, event_id, type, source, subject, time, recorded_at, data, traceparent) VALUES ` +
+		strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, rows-1) + `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+}
 
 // AddAll stores ms for publication, in order, in the caller's transaction, as Add does
 // for each, but with multi-row INSERTs: what a producer that writes many facts in one
@@ -124,36 +143,37 @@ func AddAll(ctx context.Context, tx *store.Tx, ms []Message) error {
 	if len(ms) > 0 {
 		traceparent = traceparentFrom(ctx)
 	}
-	for start := 0; start < len(ms); start += addAllRows {
-		chunk := ms[start:min(start+addAllRows, len(ms))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO outbox (topic, key, event_id, type, source, subject, time, recorded_at, data, traceparent) VALUES `)
+	for i, m := range ms {
+		if strings.TrimSpace(m.Topic) == "" {
+			return errs.E(errs.Invalid, "outbox: empty topic")
+		}
+		if m.Event.ID == "" {
+			return errs.Field(errs.Invalid, "ID", "outbox: event %d (%s) for %s has no ID", i, m.Event.Type, m.Topic)
+		}
+	}
+	for start := 0; start < len(ms); {
+		size := piece(len(ms)-start, addAllSizes[:])
+		chunk := ms[start : start+size]
 		args := make([]any, 0, 10*len(chunk))
-		for i, m := range chunk {
+		for _, m := range chunk {
 			e := m.Event
-			if strings.TrimSpace(m.Topic) == "" {
-				return errs.E(errs.Invalid, "outbox: empty topic")
-			}
-			if e.ID == "" {
-				return errs.Field(errs.Invalid, "ID", "outbox: event %d (%s) for %s has no ID", start+i, e.Type, m.Topic)
-			}
 			if e.Traceparent == "" {
 				e.Traceparent = traceparent
 			}
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, m.Topic, e.Subject, e.ID, e.Type, e.Source, e.Subject,
 				e.Time.UTC().Format(timeLayout), e.RecordedAt.UTC().Format(timeLayout), e.Data, e.Traceparent)
 		}
-		_, err := tx.ExecContext(ctx, q.String(), args...)
+		st, err := tx.Prepare(ctx, insertEvents(size))
+		if err == nil {
+			_, err = st.ExecContext(ctx, args...)
+		}
 		if store.IsUniqueViolation(err) {
 			return errs.Wrap(errs.Conflict, err, "outbox: an event of the batch is already in the outbox")
 		}
 		if err != nil {
 			return fmt.Errorf("outbox: add %d events: %w", len(chunk), err)
 		}
+		start += size
 	}
 	return nil
 }

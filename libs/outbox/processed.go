@@ -9,9 +9,12 @@ import (
 	"github.com/attest-ehr/attest/libs/store"
 )
 
-// processedRows bounds the rows of one multi-row INSERT of processed marks: two
-// parameters a row, far below both engines' limits on bound parameters.
-const processedRows = 500
+// processedSizes are the row counts of ProcessedAll's multi-row INSERTs, largest first:
+// a batch is cut into pieces of these sizes so that only four statement texts exist,
+// each parsed once per pooled connection (store.Tx.Prepare), rather than a text of a
+// new size for every batch, parsed each time. Two parameters a row stay far below both
+// engines' limits on bound parameters.
+var processedSizes = [...]int{128, 32, 8, 1}
 
 // ProcessedAll is Processed for a batch of events, in one statement per 500: it records,
 // in the caller's transaction, that consumer has applied each of eventIDs, and reports
@@ -28,8 +31,10 @@ func ProcessedAll(ctx context.Context, tx *store.Tx, consumer string, eventIDs [
 		}
 	}
 	inserted := make(map[string]bool, len(eventIDs))
-	for start := 0; start < len(eventIDs); start += processedRows {
-		chunk := eventIDs[start:min(start+processedRows, len(eventIDs))]
+	for start := 0; start < len(eventIDs); {
+		size := piece(len(eventIDs)-start, processedSizes[:])
+		chunk := eventIDs[start : start+size]
+		start += size
 		args := make([]any, 0, 2*len(chunk))
 		for _, id := range chunk {
 			args = append(args, consumer, id)
@@ -38,7 +43,11 @@ func ProcessedAll(ctx context.Context, tx *store.Tx, consumer string, eventIDs [
 		q := `INSERT INTO processed_events (consumer, event_id) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, len(chunk)-1) +
 			` ON CONFLICT DO NOTHING RETURNING event_id`
 		if err := func() error {
-			rows, err := tx.QueryContext(ctx, q, args...)
+			st, err := tx.Prepare(ctx, q)
+			if err != nil {
+				return err
+			}
+			rows, err := st.QueryContext(ctx, args...)
 			if err != nil {
 				return err
 			}

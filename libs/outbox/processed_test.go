@@ -63,6 +63,19 @@ func TestProcessedAll(t *testing.T) {
 				t.Fatalf("big batch: first[%d] = %v, want %v", i, f, i >= 600)
 			}
 		}
+		// An ID listed twice in pieces of different statements is first once, at its first place.
+		twice := []string{"dup"}
+		for i := range 200 {
+			twice = append(twice, fmt.Sprintf("fill-%d", i))
+		}
+		twice = append(twice, "dup")
+		got, err = mark("c", twice...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got[0] || got[len(got)-1] || !got[1] || !got[len(got)-2] {
+			t.Fatalf("an ID twice across statements: first = %v at 0, %v at the end; want true, false", got[0], got[len(got)-1])
+		}
 		// Processed agrees with what ProcessedAll recorded.
 		err = db.InTx(ctx, func(tx *store.Tx) error {
 			first, err := outbox.Processed(ctx, tx, "c", "big-1202")

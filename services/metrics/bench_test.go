@@ -50,8 +50,8 @@ func published(b *testing.B, prefix string) ([]string, *store.DB, []event.Event)
 }
 
 // BenchmarkPipeline is the service end to end in embedded mode: events already on the
-// embedded broker are consumed (three consumer groups: seen facts, the measure
-// projection, the KPIs), derived, persisted in SQLite, and the derived facts relayed
+// embedded broker are consumed (two consumer groups: the measure projection with
+// the seen facts in its transactions, the KPIs), derived, persisted in SQLite, and the derived facts relayed
 // to the broker. One op is one domain event; the clock runs from Run to the last
 // event applied by every group and the outbox drained.
 func BenchmarkPipeline(b *testing.B) {

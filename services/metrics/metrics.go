@@ -85,7 +85,6 @@ type App struct {
 	deps      Deps
 	writer    *event.Writer
 	relay     *outbox.Relay
-	seen      *fact.Deriver
 	projector *projection.Projector
 	kpis      *engagement.Keeper
 	handler   http.Handler
@@ -111,7 +110,11 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	relay := outbox.NewRelay(d.DB, w, outbox.RelayConfig{Log: d.Log, Metrics: d.Metrics})
 	live := engagement.NewBroadcaster()
 	kpis := engagement.NewKeeper(d.DB, cal, cfg.ClinicHours, live.Publish, d.Log)
-	projector := projection.NewProjector(projection.NewSQL(d.DB, projection.Live, projection.Group, true),
+	// The seen facts are kept in the projection's transactions (it reads the encounter
+	// topic too): no consumer group of their own (docs/architecture.md, decision 14).
+	seen := fact.NewDeriver(d.DB, cfg.TimeZone, relay.Notify, d.Log)
+	projector := projection.NewProjector(
+		projection.NewSQL(d.DB, projection.Live, projection.Group, true).WithAlongside(seen.Alongside),
 		membership.NewDeriver(catalog, cal), func(patients []string) {
 			relay.Notify()
 			live.Publish(engagement.Change{Measures: len(patients)})
@@ -128,7 +131,6 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 	})
 	return &App{
 		deps: d, writer: w, relay: relay, projector: projector, kpis: kpis,
-		seen:    fact.NewDeriver(d.DB, cfg.TimeZone, relay.Notify, d.Log),
 		handler: httpapi.LimitBody(httpapi.DefaultBodyLimit, mux),
 	}, nil
 }
@@ -138,7 +140,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*App, error) {
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Run consumes records', messaging's and education's events and relays derived facts
-// until ctx is done.
+// until ctx is done: two consumer groups, the measure projection (which keeps the seen
+// facts in its transactions) and the KPIs.
 func (a *App) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.relay.Run(ctx) })
@@ -147,7 +150,6 @@ func (a *App) Run(ctx context.Context) error {
 			return event.Consume(ctx, a.deps.Events(), event.ConsumerConfig{Group: group, Topics: topics}, h)
 		})
 	}
-	consume(fact.Group, fact.Topics, a.seen)
 	consume(projection.Group, projection.Topics(), a.projector)
 	consume(engagement.Group, engagement.Topics(), a.kpis)
 	return g.Wait()

@@ -58,7 +58,7 @@ func peakRSS(b *testing.B) int64 {
 
 // BenchmarkScale is a year of METRICS_SCALE_PATIENTS patients (20 events each; the
 // issue's tier is 1,000,000: make bench-1m) in groups of two clinicians with 2,000
-// patients each, applied by the service's three consumers in batches of 500 events as
+// patients each, applied by the service's consumers (App.Apply) in batches of 500 events as
 // they come off the broker (without the broker: BenchmarkBrokerConsume bounds that
 // side), the outbox emptied as the relay would. Then it counts PI_PEA_1 over 90 days
 // for one clinician and one group, warm (facts in memory) and cold. It reports the

@@ -95,31 +95,62 @@ func (d *Deriver) Handle(ctx context.Context, e event.Event) error {
 func (d *Deriver) HandleBatch(ctx context.Context, es []event.Event) error {
 	published := 0
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
-		published = 0
-		ids := make([]string, len(es))
-		for i, e := range es {
-			ids[i] = e.ID
-		}
-		first, err := outbox.ProcessedAll(ctx, tx, d.group, ids)
-		if err != nil {
-			return err
-		}
-		for i, e := range es {
-			if !first[i] {
-				continue
-			}
-			n, err := d.apply(ctx, tx, e)
-			if err != nil {
-				return err
-			}
-			published += n
-		}
-		return nil
+		var err error
+		published, err = d.applyAll(ctx, tx, es)
+		return err
 	})
 	if err == nil && published > 0 {
 		d.notify()
 	}
 	return err
+}
+
+// Alongside applies, within tx, the events of es on Topics, exactly once under the
+// Deriver's own processed marks, and ignores the rest. It lets another consumer that
+// reads those topics (the measure projection) keep the seen facts in its own
+// transaction, so the service runs one consumer group and one commit fewer. The marks
+// stay under the Deriver's group, so whichever consumer applied an event before, it is
+// applied once. after, if not nil, is to be called once tx has committed.
+func (d *Deriver) Alongside(ctx context.Context, tx *store.Tx, es []event.Event) (after func(), err error) {
+	mine := make([]event.Event, 0, len(es))
+	for _, e := range es {
+		if slices.Contains(Topics, e.Topic) {
+			mine = append(mine, e)
+		}
+	}
+	if len(mine) == 0 {
+		return nil, nil
+	}
+	published, err := d.applyAll(ctx, tx, mine)
+	if err != nil || published == 0 {
+		return nil, err
+	}
+	return d.notify, nil
+}
+
+// applyAll applies, within tx, each of es not applied before, marking it applied, and
+// returns how many fact events it published.
+func (d *Deriver) applyAll(ctx context.Context, tx *store.Tx, es []event.Event) (int, error) {
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.ID
+	}
+	first, err := outbox.ProcessedAll(ctx, tx, d.group, ids)
+	if err != nil {
+		return 0, err
+	}
+	published := 0
+	for i, e := range es {
+		if !first[i] {
+			continue
+		}
+		n, err := d.apply(ctx, tx, e)
+		if err != nil {
+			return 0, err
+		}
+		published += n
+	}
+	return published, nil
 }
 
 // apply applies one event, not applied before, within tx and returns how many fact
@@ -269,37 +300,44 @@ func (d *Deriver) supported(ctx context.Context, tx *store.Tx, encounterID, pati
 	return have, rows.Err()
 }
 
-// adjust changes a fact's support by delta and reports whether the fact changed
-// between held and not held.
+// adjust changes a fact's support by delta (+1 or -1) and reports whether the fact
+// changed between held and not held. One statement adds support (an upsert that
+// returns the new count), one or two take it away (an update that returns it, and the
+// delete when it reaches zero), where reading the count first took one more.
 func (d *Deriver) adjust(ctx context.Context, tx *store.Tx, k key, delta int) (changed bool, err error) {
-	var support int
-	st, err := tx.Prepare(ctx, fmt.Sprintf(`SELECT support FROM %s WHERE entity_kind = ? AND entity_id = ?
-		AND patient_id = ? AND day = ?`, d.t.Seen))
-	if err != nil {
-		return false, fmt.Errorf("load fact support: %w", err)
-	}
-	err = st.QueryRowContext(ctx, k.entity.Kind, k.entity.ID, k.patientID, k.day).Scan(&support)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return false, fmt.Errorf("load fact support: %w", err)
-	}
-	next := support + delta
-	switch {
-	case next < 0:
-		return false, fmt.Errorf("fact support below zero for entity %s", k.entity)
-	case next == 0:
-		err = d.seen(ctx, tx, `DELETE FROM %s WHERE entity_kind = ? AND entity_id = ?
-			AND patient_id = ? AND day = ?`, k.entity.Kind, k.entity.ID, k.patientID, k.day)
-	case support == 0:
-		err = d.seen(ctx, tx, `INSERT INTO %s (entity_kind, entity_id, patient_id, day, support)
-			VALUES (?, ?, ?, ?, ?)`, k.entity.Kind, k.entity.ID, k.patientID, k.day, next)
+	var query string
+	switch delta {
+	case +1:
+		query = `INSERT INTO %[1]s (entity_kind, entity_id, patient_id, day, support) VALUES (?, ?, ?, ?, 1)
+			ON CONFLICT (entity_kind, entity_id, patient_id, day) DO UPDATE SET support = %[1]s.support + 1
+			RETURNING support`
+	case -1:
+		query = `UPDATE %[1]s SET support = support - 1 WHERE entity_kind = ? AND entity_id = ? AND patient_id = ?
+			AND day = ? RETURNING support`
 	default:
-		err = d.seen(ctx, tx, `UPDATE %s SET support = ? WHERE entity_kind = ? AND entity_id = ?
-			AND patient_id = ? AND day = ?`, next, k.entity.Kind, k.entity.ID, k.patientID, k.day)
+		return false, fmt.Errorf("fact support changes by one, not %d", delta)
 	}
+	st, err := tx.Prepare(ctx, fmt.Sprintf(query, d.t.Seen))
 	if err != nil {
 		return false, fmt.Errorf("write fact support: %w", err)
 	}
-	return (support == 0) != (next == 0), nil
+	var next int
+	err = st.QueryRowContext(ctx, k.entity.Kind, k.entity.ID, k.patientID, k.day).Scan(&next)
+	switch {
+	case errors.Is(err, sql.ErrNoRows): // only an update finds no row
+		return false, fmt.Errorf("fact support below zero for entity %s", k.entity)
+	case err != nil:
+		return false, fmt.Errorf("write fact support: %w", err)
+	case next < 0:
+		return false, fmt.Errorf("fact support below zero for entity %s", k.entity)
+	case next == 0:
+		if err := d.seen(ctx, tx, `DELETE FROM %s WHERE entity_kind = ? AND entity_id = ?
+			AND patient_id = ? AND day = ?`, k.entity.Kind, k.entity.ID, k.patientID, k.day); err != nil {
+			return false, fmt.Errorf("write fact support: %w", err)
+		}
+	}
+	// Held before and after unless the count went 0 -> 1 or 1 -> 0.
+	return delta == +1 && next == 1 || next == 0, nil
 }
 
 // exec runs a statement on the encounters table (its %s), prepared once per connection.

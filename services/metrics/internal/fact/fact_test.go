@@ -170,3 +170,76 @@ func TestBadPayloadIsPermanent(t *testing.T) {
 		}
 	})
 }
+
+// TestAlongside: the seen facts kept in another consumer's transaction (the measure
+// projection's) count each encounter event once whoever delivers it and however often:
+// redelivered in a later batch, listed twice in one batch, applied earlier by the seen
+// facts' own group (a service upgraded from three groups to two), or re-published by
+// records under a new event ID. Events of other topics leave no mark.
+func TestAlongside(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		notified := 0
+		if err := db.Migrate(ctx, fact.Migrations()); err != nil {
+			t.Fatal(err)
+		}
+		d := fact.NewDeriver(db, time.UTC, func() { notified++ }, slog.New(slog.DiscardHandler))
+		var cursor int
+		onTopic := func(e event.Event) event.Event { e.Topic = contract.TopicEncounter; return e }
+		enc := contract.Encounter{EncounterID: "e1", PatientID: "p1", Class: contract.ClassInpatient,
+			Start: time.Date(2025, 5, 1, 9, 0, 0, 0, time.UTC), CCN: "123456"}
+		other := contract.Encounter{EncounterID: "e2", PatientID: "p2", Class: contract.ClassInpatient,
+			Start: time.Date(2025, 5, 2, 9, 0, 0, 0, time.UTC), CCN: "123456"}
+		recorded := onTopic(encounterEvent(t, contract.EncounterRecorded, enc))
+		earlier := onTopic(encounterEvent(t, contract.EncounterRecorded, other))
+		republished := onTopic(encounterEvent(t, contract.EncounterRecorded, enc)) // same encounter, new ID
+		message := encounterEvent(t, contract.EncounterRecorded, enc)
+		message.Topic = contract.TopicMessage // not a topic the seen facts read, whatever its type
+
+		// The seen facts' own group applied earlier before the service was upgraded.
+		if err := d.HandleBatch(ctx, []event.Event{earlier}); err != nil {
+			t.Fatal(err)
+		}
+		published(t, db, &cursor)
+		notified = 0
+
+		alongside := func(es ...event.Event) {
+			t.Helper()
+			var after func()
+			if err := db.InTx(ctx, func(tx *store.Tx) error {
+				var err error
+				after, err = d.Alongside(ctx, tx, es)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if after != nil {
+				after()
+			}
+		}
+		alongside(message, recorded, recorded, earlier)
+		if got := published(t, db, &cursor); !slices.Equal(got, []string{"asserted ccn:123456 2025-05-01"}) {
+			t.Errorf("first batch published %q, want the one new fact once", got)
+		}
+		if notified != 1 {
+			t.Errorf("after a batch that published, the relay was notified %d times, want 1", notified)
+		}
+		alongside(recorded, republished, earlier) // redelivered, re-published, applied by the old group
+		if got := published(t, db, &cursor); len(got) != 0 {
+			t.Errorf("redelivered and re-published events published %q, want nothing", got)
+		}
+		if notified != 1 {
+			t.Errorf("a batch that published nothing notified the relay (%d notifications)", notified)
+		}
+		var marks int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM processed_events WHERE event_id = ?`, message.ID).Scan(&marks); err != nil || marks != 0 {
+			t.Errorf("an event of another topic left %d processed marks (%v), want none", marks, err)
+		}
+		// Had any of them counted twice, the fact's support would be above one and one
+		// deletion would not retract it.
+		alongside(onTopic(deletedEvent(t, enc)))
+		if got := published(t, db, &cursor); !slices.Equal(got, []string{"retracted ccn:123456 2025-05-01"}) {
+			t.Errorf("deleting the encounter published %q, want its fact retracted", got)
+		}
+	})
+}

@@ -63,6 +63,10 @@ type State interface {
 	Publish(ctx context.Context, es []event.Event) error
 	// Bump marks the series whose facts changed, so that readers holding them know.
 	Bump(ctx context.Context, series []membership.Series) error
+	// Alongside hands the whole batch to the state kept beside the projection in the
+	// same transaction (the seen facts; see SQL.WithAlongside), which applies what it
+	// reads exactly once under its own marks.
+	Alongside(ctx context.Context, es []event.Event) error
 }
 
 // Store runs transactions on the projection's state.
@@ -103,6 +107,9 @@ func (p *Projector) HandleBatch(ctx context.Context, es []event.Event) error {
 		changed = changed[:0]
 		touched, err := p.apply(ctx, st, es)
 		if err != nil {
+			return err
+		}
+		if err := st.Alongside(ctx, es); err != nil {
 			return err
 		}
 		series := map[membership.Series]bool{}

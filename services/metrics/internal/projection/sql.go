@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -55,6 +54,7 @@ type SQL struct {
 	group   string
 	publish bool
 	cache   *timelineCache
+	beside  Alongside
 	hits    atomic.Int64
 	misses  atomic.Int64
 }
@@ -68,6 +68,19 @@ func NewSQL(db *store.DB, t Tables, group string, publish bool) *SQL {
 // WithCache keeps up to patients timelines in memory (0: none) and returns s.
 func (s *SQL) WithCache(patients int) *SQL {
 	s.cache = newTimelineCache(patients)
+	return s
+}
+
+// Alongside applies a batch of events to other state within the projection's
+// transaction tx and returns what to do once it has committed (nil: nothing).
+type Alongside func(ctx context.Context, tx *store.Tx, es []event.Event) (after func(), err error)
+
+// WithAlongside has every transaction of s also hand its batch to fn, and returns s.
+// The service keeps its seen facts this way (fact.Deriver.Alongside): one consumer
+// group, one set of reads of the encounter topic and one commit fewer than a group
+// of their own.
+func (s *SQL) WithAlongside(fn Alongside) *SQL {
+	s.beside = fn
 	return s
 }
 
@@ -95,6 +108,11 @@ func (s *SQL) InTx(ctx context.Context, fn func(State) error) error {
 			s.cache.put(st.staged)
 		}
 	}
+	if err == nil && st != nil {
+		for _, fn := range st.after {
+			fn()
+		}
+	}
 	return err
 }
 
@@ -105,6 +123,7 @@ type sqlState struct {
 	patients map[string]*patientTx
 	outbox   []event.Event
 	staged   []*cached // the timelines to keep once the transaction commits
+	after    []func()  // what Alongside asked to run once the transaction commits
 }
 
 // patientTx is what a transaction knows of one patient it touched.
@@ -391,20 +410,31 @@ func (s *sqlState) Assert(ctx context.Context, fs []membership.Fact) error {
 }
 
 func (s *sqlState) Retract(ctx context.Context, fs []membership.Fact) error {
-	err := chunks(len(fs), func(from, to int) error {
-		chunk := fs[from:to]
-		args := make([]any, len(chunk))
-		for i, f := range chunk {
-			args[i] = key(f)
+	// The tables are keyed by patient and fact key: one patient's facts a statement.
+	for from := 0; from < len(fs); {
+		to := from + 1
+		for to < len(fs) && fs[to].Patient == fs[from].Patient {
+			to++
 		}
-		q := fmt.Sprintf(`DELETE FROM %s WHERE fact_key IN (?%s)`, s.t.Facts, strings.Repeat(", ?", len(chunk)-1))
-		if err := s.exec(ctx, q, args...); err != nil {
-			return fmt.Errorf("retract facts of patient %s: %w", chunk[0].Patient, err)
+		patient := fs[from].Patient
+		err := chunks(to-from, func(lo, hi int) error {
+			chunk := fs[from+lo : from+hi]
+			args := make([]any, 0, 1+len(chunk))
+			args = append(args, patient)
+			for _, f := range chunk {
+				args = append(args, key(f))
+			}
+			q := fmt.Sprintf(`DELETE FROM %s WHERE patient_id = ? AND fact_key IN (?%s)`, s.t.Facts,
+				strings.Repeat(", ?", len(chunk)-1))
+			if err := s.exec(ctx, q, args...); err != nil {
+				return fmt.Errorf("retract facts of patient %s: %w", patient, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		from = to
 	}
 	for _, f := range fs {
 		p, err := s.touch(ctx, f.Patient)
@@ -424,6 +454,21 @@ func (s *sqlState) Retract(ctx context.Context, fs []membership.Fact) error {
 func (s *sqlState) Publish(_ context.Context, es []event.Event) error {
 	if s.publish {
 		s.outbox = append(s.outbox, es...)
+	}
+	return nil
+}
+
+// Alongside hands es to the function WithAlongside set, if any.
+func (s *sqlState) Alongside(ctx context.Context, es []event.Event) error {
+	if s.beside == nil {
+		return nil
+	}
+	after, err := s.beside(ctx, s.tx, es)
+	if err != nil {
+		return err
+	}
+	if after != nil {
+		s.after = append(s.after, after)
 	}
 	return nil
 }
@@ -487,10 +532,11 @@ func BumpAll(ctx context.Context, tx *store.Tx) error {
 	return nil
 }
 
-// key is the stored identity of a fact: a digest of its Key.
-func key(f membership.Fact) string {
+// key is the stored identity of a fact: the SHA-256 digest of its Key, 32 bytes (half
+// the index space of its hex form, and compared as bytes).
+func key(f membership.Fact) []byte {
 	sum := sha256.Sum256([]byte(f.Key()))
-	return hex.EncodeToString(sum[:])
+	return sum[:]
 }
 
 // querier is a transaction or a database.
@@ -646,6 +692,7 @@ func PatientFacts(ctx context.Context, q querier, t Tables, patientID string) ([
 
 // Missing lists the facts of tables a that tables b lacks.
 func Missing(ctx context.Context, q querier, a, b Tables) ([]membership.Fact, error) {
-	return queryFacts(ctx, q, fmt.Sprintf(`SELECT %s FROM %s WHERE fact_key NOT IN (SELECT fact_key FROM %s)
-		ORDER BY patient_id, fact_key`, factColumns, a.Facts, b.Facts))
+	return queryFacts(ctx, q, fmt.Sprintf(`SELECT %s FROM %s a WHERE NOT EXISTS (
+			SELECT 1 FROM %s b WHERE b.patient_id = a.patient_id AND b.fact_key = a.fact_key)
+		ORDER BY patient_id, fact_key`, prefixed("a.", factColumns), a.Facts, b.Facts))
 }

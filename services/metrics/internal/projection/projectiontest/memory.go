@@ -137,6 +137,9 @@ func (t *memTx) Retract(_ context.Context, fs []membership.Fact) error {
 
 func (t *memTx) Bump(context.Context, []membership.Series) error { return nil }
 
+// Alongside: the in-memory state keeps nothing beside the projection.
+func (t *memTx) Alongside(context.Context, []event.Event) error { return nil }
+
 func (t *memTx) Publish(_ context.Context, es []event.Event) error {
 	t.published = append(t.published, es...)
 	return nil
