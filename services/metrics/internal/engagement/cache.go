@@ -19,10 +19,13 @@ import (
 // for as long as the version stays; the loaded rows are shared by the breakdowns asked
 // for at once; and nothing older than the current version is kept.
 
+// bumpVersion moves a KPI table's data version.
+const bumpVersion = `UPDATE kpi_version SET version = version + 1 WHERE name = ?`
+
 // bump moves the data version of the Keeper's table, in the transaction that changed
 // its rows.
 func (k *Keeper) bump(ctx context.Context, tx *store.Tx) error {
-	if err := exec(ctx, tx, `UPDATE kpi_version SET version = version + 1 WHERE name = ?`, k.table); err != nil {
+	if err := exec(ctx, tx, bumpVersion, k.table); err != nil {
 		return fmt.Errorf("bump the KPI version: %w", err)
 	}
 	return nil
@@ -31,7 +34,7 @@ func (k *Keeper) bump(ctx context.Context, tx *store.Tx) error {
 // Swapped moves the live KPI rows' data version, in the transaction of a replay that
 // replaced them wholesale: no cached report of the old rows is used afterwards.
 func Swapped(ctx context.Context, tx *store.Tx) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE kpi_version SET version = version + 1 WHERE name = ?`, "kpi_items"); err != nil {
+	if _, err := tx.ExecContext(ctx, bumpVersion, "kpi_items"); err != nil {
 		return fmt.Errorf("bump the KPI version: %w", err)
 	}
 	return nil

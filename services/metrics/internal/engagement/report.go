@@ -79,7 +79,9 @@ func (k *Keeper) Report(ctx context.Context, from, to time.Time, by []string) (R
 	}
 	// Read at version v or later: the rows are at least as new as the version they are
 	// kept under, and a change after the read moves the version past it.
-	in, err := k.cache.load(v, r.From, r.To, func() (inputs, error) { return k.load(ctx, stamp(start), stamp(end)) })
+	// Shared by whoever asks meanwhile, so not cut short by the first asker going away.
+	shared := context.WithoutCancel(ctx)
+	in, err := k.cache.load(v, r.From, r.To, func() (inputs, error) { return k.load(shared, stamp(start), stamp(end)) })
 	if err != nil {
 		return Report{}, err
 	}
