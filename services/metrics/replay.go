@@ -181,6 +181,9 @@ func swap(ctx context.Context, tx *store.Tx) (asserted, retracted int, err error
 	if err := projection.BumpAll(ctx, tx); err != nil {
 		return 0, 0, err
 	}
+	if err := engagement.Swapped(ctx, tx); err != nil { // the KPI reports kept are of the old rows
+		return 0, 0, err
+	}
 	for live, rebuilt := range map[string]string{projection.Group: rebuildMeasures, engagement.Group: rebuildEngagement} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM processed_events WHERE consumer = ?`, live); err != nil {
 			return 0, 0, fmt.Errorf("swap marks: %w", err)

@@ -107,6 +107,7 @@ type Keeper struct {
 	hours  calendar.Hours
 	notify func(Change)
 	log    *slog.Logger
+	cache  *reports // the reports of the current data version (cache.go)
 }
 
 // NewKeeper returns a Keeper of db's live KPI rows; weeks and business hours are
@@ -115,7 +116,8 @@ func NewKeeper(db *store.DB, cal *calendar.Calendar, hours calendar.Hours, notif
 	if notify == nil {
 		notify = func(Change) {}
 	}
-	return &Keeper{db: db, table: "kpi_items", group: Group, cal: cal, hours: hours, notify: notify, log: log}
+	return &Keeper{db: db, table: "kpi_items", group: Group, cal: cal, hours: hours, notify: notify, log: log,
+		cache: newReports()}
 }
 
 // Rebuilding returns a Keeper like k that writes the rebuild table under group, and
@@ -123,6 +125,7 @@ func NewKeeper(db *store.DB, cal *calendar.Calendar, hours calendar.Hours, notif
 func (k *Keeper) Rebuilding(group string) *Keeper {
 	r := *k
 	r.table, r.group, r.notify = "rebuild_kpi_items", group, func(Change) {}
+	r.cache = newReports()
 	return &r
 }
 
@@ -156,7 +159,10 @@ func (k *Keeper) HandleBatch(ctx context.Context, es []event.Event) error {
 				c.add(it.kpi, k.week(it.at))
 			}
 		}
-		return nil
+		if len(c.KPIs) == 0 {
+			return nil
+		}
+		return k.bump(ctx, tx)
 	})
 	if err == nil && len(c.KPIs) > 0 {
 		k.notify(c)

@@ -22,7 +22,7 @@ func at(s string) time.Time {
 	return t
 }
 
-func ev(t *testing.T, typ, patient string, payload any) event.Event {
+func ev(t testing.TB, typ, patient string, payload any) event.Event {
 	t.Helper()
 	e, err := event.New(typ, "test", patient, time.Now(), time.Now(), payload)
 	if err != nil {

@@ -65,46 +65,97 @@ type Row struct {
 // Report computes the KPIs of the weeks holding from to to (days, inclusive), broken
 // down by the given dimensions.
 func (k *Keeper) Report(ctx context.Context, from, to time.Time, by []string) (Report, error) {
+	r, start, end, err := k.period(from, to, by)
+	if err != nil {
+		return Report{}, err
+	}
+	v, err := k.version(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	key := reportKey(r.From, r.To, by)
+	if kept, ok := k.cache.get(v, key); ok {
+		return kept.clone(), nil
+	}
+	// Read at version v or later: the rows are at least as new as the version they are
+	// kept under, and a change after the read moves the version past it.
+	// Shared by whoever asks meanwhile, so not cut short by the first asker going away.
+	shared := context.WithoutCancel(ctx)
+	in, err := k.cache.load(v, r.From, r.To, func() (inputs, error) { return k.load(shared, stamp(start), stamp(end)) })
+	if err != nil {
+		return Report{}, err
+	}
+	r.Rows = k.aggregate(in, by)
+	k.cache.put(v, key, r)
+	return r.clone(), nil
+}
+
+// scanReport is Report computed from the rows, without the kept reports: the
+// reference the kept ones are tested against.
+func (k *Keeper) scanReport(ctx context.Context, from, to time.Time, by []string) (Report, error) {
+	r, start, end, err := k.period(from, to, by)
+	if err != nil {
+		return Report{}, err
+	}
+	in, err := k.load(ctx, stamp(start), stamp(end))
+	if err != nil {
+		return Report{}, err
+	}
+	r.Rows = k.aggregate(in, by)
+	return r, nil
+}
+
+// period checks a report's dimensions and rounds the days from to to (inclusive) out
+// to whole weeks [start, end); r is the report's empty frame.
+func (k *Keeper) period(from, to time.Time, by []string) (r Report, start, end time.Time, err error) {
 	for _, d := range by {
 		if !slices.Contains([]string{ByWeek, ByClinic, ByClinician}, d) {
-			return Report{}, errs.Field(errs.Invalid, "by", "a list of week, clinic, clinician")
+			return Report{}, start, end, errs.Field(errs.Invalid, "by", "a list of week, clinic, clinician")
 		}
 	}
 	loc := k.cal.Location()
 	first := weekOf(time.Date(from.Year(), from.Month(), from.Day(), 12, 0, 0, 0, loc), loc)
-	start, _ := time.ParseInLocation(time.DateOnly, first, loc)
-	end := time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, 1)
+	start, _ = time.ParseInLocation(time.DateOnly, first, loc)
+	end = time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, 1)
 	if !end.After(start) || end.Sub(start) > 2*366*24*time.Hour {
-		return Report{}, errs.Field(errs.Invalid, "to", "a day after from, at most two years later")
+		return Report{}, start, end, errs.Field(errs.Invalid, "to", "a day after from, at most two years later")
 	}
 	for end.Weekday() != time.Monday { // whole weeks
 		end = end.AddDate(0, 0, 1)
 	}
-	r := Report{From: start.Format(time.DateOnly), To: end.Format(time.DateOnly), By: by, Rows: []Row{}}
-	rows, err := k.rows(ctx, stamp(start), stamp(end))
-	if err != nil {
-		return Report{}, err
+	r = Report{From: start.Format(time.DateOnly), To: end.Format(time.DateOnly), By: by, Rows: []Row{}}
+	return r, start, end, nil
+}
+
+// load reads the rows a report of [from, to) adds up.
+func (k *Keeper) load(ctx context.Context, from, to string) (inputs, error) {
+	var in inputs
+	var err error
+	if in.rows, err = k.rows(ctx, from, to); err != nil {
+		return inputs{}, err
 	}
-	agg := aggregator{by: by, rows: map[string]*acc{}, loc: loc}
-	for _, it := range rows {
+	if in.use, err = k.portalUse(ctx, from, to); err != nil {
+		return inputs{}, err
+	}
+	if in.answers, err = k.answers(ctx, from, to); err != nil {
+		return inputs{}, err
+	}
+	return in, nil
+}
+
+// aggregate adds a period's rows up by the dimensions by.
+func (k *Keeper) aggregate(in inputs, by []string) []Row {
+	agg := aggregator{by: by, rows: map[string]*acc{}, loc: k.cal.Location()}
+	for _, it := range in.rows {
 		agg.add(it)
 	}
-	use, err := k.portalUse(ctx, stamp(start), stamp(end))
-	if err != nil {
-		return Report{}, err
-	}
-	for _, u := range use {
+	for _, u := range in.use {
 		agg.use(u)
 	}
-	answers, err := k.answers(ctx, stamp(start), stamp(end))
-	if err != nil {
-		return Report{}, err
-	}
-	for _, a := range answers {
+	for _, a := range in.answers {
 		agg.answer(a.item, k.cal.BusinessDuration(a.asked, a.at, k.hours))
 	}
-	r.Rows = agg.result()
-	return r, nil
+	return agg.result()
 }
 
 // rows loads the rows dated in [from, to), but the answers and portal use, which
