@@ -196,6 +196,9 @@ func Run(ctx context.Context, cfg Config) (*Tier, error) {
 		if err != nil {
 			return err
 		}
+		if err := dir.WithImportFile(); err != nil { // C's one bulk import
+			return errorsJoin(err, dir.Close())
+		}
 		m := meter("generating", 0, "lines")
 		n, err := generate.Generate(ctx, generate.Config{Seed: cfg.Seed, Patients: cfg.Patients, Year: cfg.Year}, dir, m)
 		done(m)

@@ -61,7 +61,7 @@ func TestLoadGoesThroughThePipeline(t *testing.T) {
 	}
 }
 
-func groupTINs(t *testing.T, dir string) []string {
+func groupTINs(t testing.TB, dir string) []string {
 	t.Helper()
 	f, err := os.Open(filepath.Join(dir, generate.FileName("groups")))
 	if err != nil {

@@ -2,8 +2,10 @@ package generate
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -11,20 +13,57 @@ import (
 // FileName is the NDJSON file of a kind inside the output directory.
 func FileName(kind string) string { return kind + ".ndjson" }
 
+// ImportFileName is the file in the output directory (written when asked for, see
+// Dir.WithImportFile) holding records' lines as one records bulk import: each line
+// wrapped as {"kind": kind, "body": line}, in the order generated — the directory,
+// then each chunk of patients with every kind of their facts — so that each line
+// refers only to lines before it and a patient's facts arrive together.
+const ImportFileName = "records-import.ndjson"
+
 // Dir writes each kind's lines to its own file in a directory.
 type Dir struct {
 	files   []*os.File
 	writers map[string]*bufio.Writer
+	imp     *os.File
+	impW    *bufio.Writer
 }
 
-// CreateDir creates dir if needed and one empty file per kind in it, replacing any
+// WithImportFile makes d also write ImportFileName.
+func (d *Dir) WithImportFile() error {
+	if d.imp != nil {
+		return nil
+	}
+	if len(d.files) == 0 {
+		return errors.New("generate: the directory is closed")
+	}
+	f, err := os.Create(filepath.Join(filepath.Dir(d.files[0].Name()), ImportFileName))
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	d.imp, d.impW = f, bufio.NewWriterSize(f, 1<<20)
+	return nil
+}
+
+// AppendImportLine appends one records line of kind, wrapped, to w.
+func AppendImportLine(w io.Writer, kind string, line []byte) error {
+	if _, err := io.WriteString(w, `{"kind":"`+kind+`","body":`); err != nil {
+		return err
+	}
+	if _, err := w.Write(line); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "}\n")
+	return err
+}
+
+// CreateDir creates dir if needed and one empty file per kind (AllKinds) in it, replacing any
 // earlier output.
 func CreateDir(dir string) (*Dir, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("generate: create %s: %w", dir, err)
 	}
 	d := &Dir{writers: map[string]*bufio.Writer{}}
-	for _, kind := range Kinds {
+	for _, kind := range AllKinds {
 		f, err := os.Create(filepath.Join(dir, FileName(kind)))
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("generate: %w", err), d.Close())
@@ -41,18 +80,32 @@ func (d *Dir) Lines(kind string, lines []byte) error {
 	if !ok {
 		return fmt.Errorf("generate: unknown kind %q", kind)
 	}
-	_, err := w.Write(lines)
-	return err
+	if _, err := w.Write(lines); err != nil {
+		return err
+	}
+	if d.impW == nil || ServicePath(kind) != "" {
+		return nil
+	}
+	for line := range bytes.Lines(lines) {
+		if err := AppendImportLine(d.impW, kind, bytes.TrimSuffix(line, []byte{'\n'})); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close flushes and closes every file.
 func (d *Dir) Close() error {
 	var errs []error
 	for i, f := range d.files {
-		if w := d.writers[Kinds[i]]; w != nil {
+		if w := d.writers[AllKinds[i]]; w != nil {
 			errs = append(errs, w.Flush())
 		}
 		errs = append(errs, f.Close())
+	}
+	if d.imp != nil {
+		errs = append(errs, d.impW.Flush(), d.imp.Close())
+		d.imp, d.impW = nil, nil
 	}
 	d.files = nil
 	return errors.Join(errs...)

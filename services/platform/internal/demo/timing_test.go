@@ -1,0 +1,131 @@
+package demo_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/attest-ehr/attest/services/gateway"
+	"github.com/attest-ehr/attest/services/platform"
+	"github.com/attest-ehr/attest/services/platform/internal/demo"
+)
+
+// BenchmarkTimeToReports measures what `make run` promises: from the platform's start
+// with an empty data directory (embedded defaults: SQLite, in-process broker) to the
+// demo health system generated and imported through the public API, the pipeline
+// caught up, and a group's report in reporting non-empty. DEMO_BENCH_PATIENTS sets the
+// size (default 20,000, the demo's); DEMO_BENCH_BY_KIND=1 imports kind by kind (the
+// former order) instead of one import with each chunk of patients' facts together.
+// Run it once:
+//
+//	go test -run '^$' -bench TimeToReports -benchtime 1x -timeout 0 ./services/platform/internal/demo
+func BenchmarkTimeToReports(b *testing.B) {
+	patients := 20000
+	if v := os.Getenv("DEMO_BENCH_PATIENTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("DEMO_BENCH_PATIENTS: want a positive number, got %q", v)
+		}
+		patients = n
+	}
+	for b.Loop() {
+		timeToReports(b, patients)
+	}
+}
+
+func timeToReports(b *testing.B, patients int) {
+	ctx := context.Background()
+	data := b.TempDir()
+	env := map[string]string{"ATTEST_DATA_DIR": data, "ATTEST_HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "error",
+		"GATEWAY_DEMO": "true"}
+	start := time.Now()
+	p, err := platform.Start(ctx, func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := p.Stop(context.WithoutCancel(ctx)); err != nil {
+			b.Errorf("Stop: %v", err)
+		}
+	}()
+	serving := time.Since(start)
+	year := time.Now().Year() - 1
+	dir := filepath.Join(data, "demo")
+	s, err := demo.Load(ctx, demo.Config{URL: p.URL, Token: gateway.DemoServiceToken, Seed: 1, Patients: patients,
+		Year: year, Dir: dir, Progress: os.Stderr, Timings: os.Stderr, ByKind: os.Getenv("DEMO_BENCH_BY_KIND") != ""})
+	if err != nil {
+		b.Fatal(err)
+	}
+	imported := time.Since(start)
+	for {
+		ok, err := p.Settled(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	settled := time.Since(start)
+	tins := groupTINs(b, dir)
+	for {
+		if reportNonEmpty(b, p.URL, tins[0], year) {
+			break
+		}
+		if time.Since(start) > time.Hour {
+			b.Fatal("no non-empty report an hour after the start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	report := time.Since(start)
+	b.ReportMetric(serving.Seconds(), "s-serving")
+	b.ReportMetric(imported.Seconds(), "s-imported")
+	b.ReportMetric(settled.Seconds(), "s-settled")
+	b.ReportMetric(report.Seconds(), "s-report")
+	b.ReportMetric(float64(s.Imported+s.Unchanged), "resources")
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(os.Stderr, "time to reports, %d patients: serving %.1fs, imported %.1fs (%d resources), settled %.1fs, report %.1fs; load %s",
+		patients, serving.Seconds(), imported.Seconds(), s.Imported+s.Unchanged, settled.Seconds(), report.Seconds(), load)
+}
+
+// reportNonEmpty reports whether reporting's MIPS PI report of group tin for the year
+// counts anyone in PI_PEA_1's denominator: what an officer opening the console sees.
+func reportNonEmpty(t testing.TB, base, tin string, year int) bool {
+	t.Helper()
+	url := fmt.Sprintf("%s/reporting/v1/reports?entity=tin:%s&program=mips-pi&year=%d&from=%d-01-01&to=%d-12-31&as_of=final",
+		base, tin, year, year, year)
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+gateway.DemoServiceToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %s", url, resp.Status, raw)
+	}
+	var r struct {
+		Measures []struct {
+			ID          string `json:"id"`
+			Denominator int    `json:"denominator"`
+		} `json:"measures"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range r.Measures {
+		if m.ID == "PI_PEA_1" && m.Denominator > 0 {
+			return true
+		}
+	}
+	return false
+}
