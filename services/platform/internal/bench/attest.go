@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/app"
@@ -138,6 +139,16 @@ func reportingProgram(p measure.Program) string {
 	return string(p)
 }
 
+// reportingID is the ID reporting's rule book gives a catalog measure: the same, but
+// for Meaningful Use, whose rule book numbers objectives once for professionals and
+// hospitals ("S3-EP-06.2" is "S3-06.2" in a professional's report).
+func reportingID(s Spec) string {
+	if s.Program == measure.Stage3 || s.Program == measure.ModifiedStage2 {
+		return strings.Replace(strings.Replace(s.ID, "-EP-", "-", 1), "-EH-", "-", 1)
+	}
+	return s.ID
+}
+
 // reportRow is one measure's row of reporting's report.
 type reportRow struct {
 	ID          string `json:"id"`
@@ -168,7 +179,7 @@ func (a *Attest) Numbers(ctx context.Context, s Spec, entity string, p Period) (
 	if err != nil {
 		return 0, 0, err
 	}
-	m, ok := rows[s.ID]
+	m, ok := rows[reportingID(s)]
 	if !ok {
 		return 0, 0, fmt.Errorf("reporting's %s report for %s has no measure %s", s.Program, entity, s.ID)
 	}
@@ -189,7 +200,7 @@ type page struct {
 // drill-down (GET /reporting/v1/reports/members).
 func (a *Attest) members(ctx context.Context, s Spec, entity string, p Period, which string) ([]string, error) {
 	v := a.query(s, entity, p)
-	v.Set("measure", s.ID)
+	v.Set("measure", reportingID(s))
 	v.Set("in", which)
 	v.Set("page_size", "1000")
 	out := []string{}
@@ -215,7 +226,7 @@ func (a *Attest) members(ctx context.Context, s Spec, entity string, p Period, w
 // total is how many members one side of a measure has, from the drill-down's first page.
 func (a *Attest) total(ctx context.Context, s Spec, entity string, p Period, which string) (int, error) {
 	v := a.query(s, entity, p)
-	v.Set("measure", s.ID)
+	v.Set("measure", reportingID(s))
 	v.Set("in", which)
 	v.Set("page_size", "1")
 	var pg page
@@ -248,7 +259,7 @@ func (a *Attest) Report(ctx context.Context, specs []Spec, ents Entities, p Peri
 				}
 				reports[k] = rows
 			}
-			row, ok := rows[s.ID]
+			row, ok := rows[reportingID(s)]
 			if !ok {
 				return nil, fmt.Errorf("(C) %s %s: reporting's report has no such measure", s.Name(), entity)
 			}

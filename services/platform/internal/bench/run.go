@@ -191,7 +191,24 @@ func Run(ctx context.Context, cfg Config) (*Tier, error) {
 
 	// Generate.
 	genDir := filepath.Join(cfg.WorkDir, "generated")
+	// A kept work directory resumes a long tier: files generated before with the same
+	// seed, size and year are used again (the generator is deterministic).
+	marker := filepath.Join(genDir, "complete")
+	want := fmt.Sprintf("seed=%d patients=%d year=%d", cfg.Seed, cfg.Patients, cfg.Year)
+	if b, err := os.ReadFile(marker); err == nil {
+		var lines int64
+		if _, err := fmt.Sscanf(strings.TrimPrefix(string(b), want), " lines=%d", &lines); err == nil && strings.HasPrefix(string(b), want+" ") {
+			t.Lines = lines
+			if pw != nil {
+				fmt.Fprintf(pw, "generating: %d lines generated before in %s, used again\n", lines, genDir)
+			}
+		}
+	}
 	if err := t.measure("generate", 0, 0, func() error {
+		if t.Lines > 0 {
+			return nil
+		}
+		_ = os.Remove(marker)
 		dir, err := generate.CreateDir(genDir)
 		if err != nil {
 			return err
@@ -207,7 +224,10 @@ func Run(ctx context.Context, cfg Config) (*Tier, error) {
 		}
 		edges, err := AddEdges(genDir, cfg.Year)
 		t.Lines = n + edges
-		return err
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(marker, []byte(fmt.Sprintf("%s lines=%d\n", want, t.Lines)), 0o644)
 	}); err != nil {
 		return nil, err
 	}
