@@ -44,24 +44,7 @@ type PostConfig struct {
 // refused with a 4xx, naming the file and line. It returns how many lines it posted.
 func Post(ctx context.Context, cfg PostConfig) (int64, error) {
 	cfg = postDefaults(cfg)
-	total, err := CountLines(cfg.Dir, Kinds)
-	if err != nil {
-		return 0, err
-	}
-	var meter *progress.Meter
-	if cfg.Progress != nil {
-		meter = progress.Start(cfg.Progress, progress.Config{Label: "posting", Total: total, Unit: "requests"})
-		defer meter.Done()
-	}
-	var posted int64
-	for _, kind := range Kinds {
-		n, err := postFile(ctx, cfg, kind, cfg.URL+"/v1/"+kind, meter)
-		posted += n
-		if err != nil {
-			return posted, err
-		}
-	}
-	return posted, nil
+	return postKinds(ctx, cfg, Kinds, "posting", func(kind string) string { return cfg.URL + "/v1/" + kind })
 }
 
 // PostServices sends the lines of ServiceKinds (secure messages, education given) to
@@ -72,18 +55,24 @@ func Post(ctx context.Context, cfg PostConfig) (int64, error) {
 // idempotency key (its id, or for a thread a hash of the line).
 func PostServices(ctx context.Context, cfg PostConfig) (int64, error) {
 	cfg = postDefaults(cfg)
-	total, err := CountLines(cfg.Dir, ServiceKinds)
+	return postKinds(ctx, cfg, ServiceKinds, "posting messages and education",
+		func(kind string) string { return cfg.URL + ServicePath(kind) })
+}
+
+// postKinds posts kinds' files in order, each line to endpoint(kind), with one meter.
+func postKinds(ctx context.Context, cfg PostConfig, kinds []string, label string, endpoint func(string) string) (int64, error) {
+	total, err := CountLines(cfg.Dir, kinds)
 	if err != nil {
 		return 0, err
 	}
 	var meter *progress.Meter
 	if cfg.Progress != nil {
-		meter = progress.Start(cfg.Progress, progress.Config{Label: "posting messages and education", Total: total, Unit: "requests"})
+		meter = progress.Start(cfg.Progress, progress.Config{Label: label, Total: total, Unit: "requests"})
 		defer meter.Done()
 	}
 	var posted int64
-	for _, kind := range ServiceKinds {
-		n, err := postFile(ctx, cfg, kind, cfg.URL+ServicePath(kind), meter)
+	for _, kind := range kinds {
+		n, err := postFile(ctx, cfg, kind, endpoint(kind), meter)
 		posted += n
 		if err != nil {
 			return posted, err
