@@ -156,7 +156,7 @@ func AddEdges(dir string, year int) (int64, error) {
 			if err := generate.AppendImportLine(&wrapped, kind, b); err != nil {
 				return total, err
 			}
-			if err := appendTo(filepath.Join(dir, generate.ImportFileName), wrapped.Bytes()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := appendTo(filepath.Join(dir, generate.ImportFile(kind)), wrapped.Bytes()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return total, err
 			}
 			total++

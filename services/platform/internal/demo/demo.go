@@ -86,9 +86,12 @@ func Load(ctx context.Context, cfg Config) (Summary, error) {
 }
 
 // Import imports the files generate wrote in cfg.Dir into the platform at cfg.URL:
-// records' kinds with records' bulk import, kind by kind in generate.Kinds order; then,
-// once messaging and education know the patients (from records' events), the secure
-// messages and education given through their import APIs (generate.PostServices).
+// records' lines with records' bulk import — one upload of generate.ImportFiles when
+// the generator wrote them (the patients first, then each chunk of patients' facts
+// together), else kind by kind in generate.Kinds order — and the secure messages and
+// education given through messaging's and education's import APIs
+// (generate.PostServices) once those know the patients (from records' events): with
+// the one upload, at the same time as the facts.
 // Seed, Patients and Year are not used. It is what `attest bench` feeds Attest with.
 func Import(ctx context.Context, cfg Config) (Summary, error) {
 	start := time.Now()
@@ -108,8 +111,16 @@ func Import(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Progress != nil {
 		meter = progress.Start(cfg.Progress, progress.Config{Label: "importing records", Total: total, Unit: "resources"})
 	}
-	if _, err := os.Stat(filepath.Join(cfg.Dir, generate.ImportFileName)); err == nil {
-		// One import of every line, patients' facts together (see generate.ImportFileName).
+	if _, err := os.Stat(filepath.Join(cfg.Dir, generate.ImportFiles[0])); err == nil {
+		// One import of every line, the patients first, then their facts with each
+		// chunk of patients' together (see generate.ImportFiles). The messages and
+		// education go at the same time, as soon as messaging and education know the
+		// patients: they need nothing else.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var svc Summary
+		svcDone := make(chan error, 1)
+		go func() { svcDone <- importServices(ctx, cfg, &svc, start) }()
 		var shown int64
 		created, unchanged, _, err := importAll(ctx, cfg, func(done int64) {
 			if meter != nil && done > shown {
@@ -126,9 +137,14 @@ func Import(ctx context.Context, cfg Config) (Summary, error) {
 		}
 		s.Imported, s.Unchanged = created, unchanged
 		if err != nil {
+			cancel()
+			<-svcDone
 			return s, err
 		}
-		return s, importServices(ctx, cfg, &s, start)
+		err = <-svcDone
+		s.Imported += svc.Imported
+		s.Elapsed = time.Since(start)
+		return s, err
 	}
 	for _, kind := range generate.Kinds {
 		began := time.Now()
@@ -246,7 +262,9 @@ func generateInto(ctx context.Context, cfg Config) (int64, error) {
 		return 0, err
 	}
 	if cfg.ByKind {
-		_ = os.Remove(filepath.Join(cfg.Dir, generate.ImportFileName)) // an earlier load's
+		for _, name := range generate.ImportFiles {
+			_ = os.Remove(filepath.Join(cfg.Dir, name)) // an earlier load's
+		}
 	} else if err := d.WithImportFile(); err != nil {
 		return 0, errors.Join(err, d.Close())
 	}
@@ -290,15 +308,19 @@ func importKind(ctx context.Context, cfg Config, kind string) (created, unchange
 	return upload(ctx, cfg, kind, pr, nil)
 }
 
-// importAll uploads generate.ImportFileName, every records line in one import, and
-// waits for it to finish, telling progress how many lines are done as it goes.
+// importAll uploads generate.ImportFiles as one body, every records line in one
+// import, and waits for it to finish, telling progress how many lines are done as it goes.
 func importAll(ctx context.Context, cfg Config, progress func(done int64)) (created, unchanged, lines int64, err error) {
-	f, err := os.Open(filepath.Join(cfg.Dir, generate.ImportFileName))
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("demo: %w", err)
+	var body []io.Reader
+	for _, name := range generate.ImportFiles {
+		f, err := os.Open(filepath.Join(cfg.Dir, name))
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("demo: %w", err)
+		}
+		defer f.Close()
+		body = append(body, f)
 	}
-	defer f.Close()
-	return upload(ctx, cfg, "records", f, progress)
+	return upload(ctx, cfg, "records", io.MultiReader(body...), progress)
 }
 
 // upload posts body to records' bulk import and waits for the import to finish.

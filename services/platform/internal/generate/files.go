@@ -8,27 +8,38 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // FileName is the NDJSON file of a kind inside the output directory.
 func FileName(kind string) string { return kind + ".ndjson" }
 
-// ImportFileName is the file in the output directory (written when asked for, see
-// Dir.WithImportFile) holding records' lines as one records bulk import: each line
-// wrapped as {"kind": kind, "body": line}, in the order generated — the directory,
-// then each chunk of patients with every kind of their facts — so that each line
-// refers only to lines before it and a patient's facts arrive together.
-const ImportFileName = "records-import.ndjson"
+// ImportFiles are the files in the output directory (written when asked for, see
+// Dir.WithImportFile) holding records' lines as one records bulk import, each line
+// wrapped as {"kind": kind, "body": line}, to be uploaded one after the other as one
+// body: the first the directory and every patient (so that every service learns the
+// patients at once), the second their facts in the order generated — each chunk of
+// patients with every kind of their facts — so that each line refers only to lines
+// before it and a patient's facts reach the pipeline together.
+var ImportFiles = []string{"records-import-patients.ndjson", "records-import-facts.ndjson"}
+
+// ImportFile is the file of ImportFiles a records line of kind goes to.
+func ImportFile(kind string) string {
+	if i := slices.Index(Kinds, kind); i >= 0 && i <= slices.Index(Kinds, "patients") {
+		return ImportFiles[0]
+	}
+	return ImportFiles[1]
+}
 
 // Dir writes each kind's lines to its own file in a directory.
 type Dir struct {
 	files   []*os.File
 	writers map[string]*bufio.Writer
-	imp     *os.File
-	impW    *bufio.Writer
+	imp     []*os.File // ImportFiles, when asked for
+	impW    map[string]*bufio.Writer
 }
 
-// WithImportFile makes d also write ImportFileName.
+// WithImportFile makes d also write ImportFiles.
 func (d *Dir) WithImportFile() error {
 	if d.imp != nil {
 		return nil
@@ -36,11 +47,15 @@ func (d *Dir) WithImportFile() error {
 	if len(d.files) == 0 {
 		return errors.New("generate: the directory is closed")
 	}
-	f, err := os.Create(filepath.Join(filepath.Dir(d.files[0].Name()), ImportFileName))
-	if err != nil {
-		return fmt.Errorf("generate: %w", err)
+	d.impW = map[string]*bufio.Writer{}
+	for _, name := range ImportFiles {
+		f, err := os.Create(filepath.Join(filepath.Dir(d.files[0].Name()), name))
+		if err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		d.imp = append(d.imp, f)
+		d.impW[name] = bufio.NewWriterSize(f, 1<<20)
 	}
-	d.imp, d.impW = f, bufio.NewWriterSize(f, 1<<20)
 	return nil
 }
 
@@ -86,8 +101,9 @@ func (d *Dir) Lines(kind string, lines []byte) error {
 	if d.impW == nil || ServicePath(kind) != "" {
 		return nil
 	}
+	iw := d.impW[ImportFile(kind)]
 	for line := range bytes.Lines(lines) {
-		if err := AppendImportLine(d.impW, kind, bytes.TrimSuffix(line, []byte{'\n'})); err != nil {
+		if err := AppendImportLine(iw, kind, bytes.TrimSuffix(line, []byte{'\n'})); err != nil {
 			return err
 		}
 	}
@@ -103,10 +119,10 @@ func (d *Dir) Close() error {
 		}
 		errs = append(errs, f.Close())
 	}
-	if d.imp != nil {
-		errs = append(errs, d.impW.Flush(), d.imp.Close())
-		d.imp, d.impW = nil, nil
+	for _, f := range d.imp {
+		errs = append(errs, d.impW[filepath.Base(f.Name())].Flush(), f.Close())
 	}
+	d.imp, d.impW = nil, nil
 	d.files = nil
 	return errors.Join(errs...)
 }
