@@ -108,7 +108,7 @@ and /proc for PostgreSQL.
 		ingestAB := ph["AB ingest"]
 		row("ingest (events/s; wall)", fmt.Sprintf("%s; %s", rate(ingestAB.Items, ingestAB.Wall), dur(ingestAB.Wall)),
 			fmt.Sprintf("same load + %s calendar/encounter tables", dur(ph["B prepare"].Wall)),
-			fmt.Sprintf("%s; %s (posted and settled)", rate(ph["C ingest"].Items, ph["C ingest"].Wall), dur(ph["C ingest"].Wall)))
+			fmt.Sprintf("%s; %s (imported and settled)", rate(ph["C ingest"].Items, ph["C ingest"].Wall), dur(ph["C ingest"].Wall)))
 		row("freshness p50 / p99 (visit accepted → the report's denominator changed)", "batch report: a full rerun", "at report time: a rerun",
 			fmt.Sprintf("%s / %s (%d probes)", dur(pct(t.Fresh, 0.5)), dur(pct(t.Fresh, 0.99)), len(t.Fresh)))
 		row("report, one clinician, all its measures, cold", dur(ph["A report one"].Wall)+" (no cache: always cold)",
