@@ -34,6 +34,9 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	if fs.NArg() > 0 {
 		return fmt.Errorf("generate: unexpected argument %q", fs.Arg(0))
 	}
+	if *patients < 1 { // before any file is created
+		return fmt.Errorf("generate: --patients must be at least 1, got %d", *patients)
+	}
 	cfg := generate.Config{Seed: *seed, Patients: *patients, Year: *year, Rates: generate.DefaultRates()}
 	if err := parseRates(*rates, &cfg.Rates); err != nil {
 		return err
