@@ -10,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 BIN := bin
 
-.PHONY: run build test test-browser screenshots test-race bench bench-1m lint docs clean help
+.PHONY: run build test test-browser screenshots test-race bench bench-demo bench-1m lint docs clean help
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -43,13 +43,17 @@ screenshots: ## the browser tests, saving each persona's main page to docs/scree
 test-race: ## every test under the race detector (slower)
 	go test -race -count=1 -timeout 30m $(PKGS)
 
-bench: ## benchmarks; results and commands in docs/benchmarks.md (BENCH_PATIENTS: the three-way tier, default 2000; 10000 takes 20+ minutes here)
+bench: ## benchmarks; results and commands in docs/benchmarks.md (BENCH_PATIENTS: the three-way tier, default 10000)
 	go test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
-	go run ./services/platform/cmd/attest bench --patients $${BENCH_PATIENTS:-2000} --out docs/benchmarks/three-way.md
+	go run ./services/platform/cmd/attest bench --patients $${BENCH_PATIENTS:-10000} --out docs/benchmarks/three-way.md
 
-bench-1m: ## metrics at a year of 1,000,000 patients (20 M events, hours on 2 cores; METRICS_SCALE_PATIENTS to resize)
+bench-demo: ## what `make run` promises: start -> demo imported -> pipeline caught up -> a report non-empty (DEMO_BENCH_PATIENTS, default 20000)
+	DEMO_BENCH_PATIENTS=$${DEMO_BENCH_PATIENTS:-20000} go test -run '^$$' -bench TimeToReports -benchtime 1x -timeout 0 -v ./services/platform/internal/demo
+
+bench-1m: ## the three-way tier at 1,000,000 patients (hours on 2 cores; BENCH_WORK keeps the generated files to resume)
 	METRICS_SCALE_PATIENTS=$${METRICS_SCALE_PATIENTS:-1000000} go test -run '^$$' -bench Scale -benchtime 1x -timeout 0 -v ./services/metrics
-	go run ./services/platform/cmd/attest bench --patients 1000000 --windows 2 --freshness 20 --out docs/benchmarks/three-way-1m.md
+	go run ./services/platform/cmd/attest bench --patients 1000000 --windows 2 --freshness 20 \
+		--work $${BENCH_WORK:-bench-work} --out docs/benchmarks/three-way-1m.md
 
 lint: ## gofmt, go vet and staticcheck (pinned)
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

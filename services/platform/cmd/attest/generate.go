@@ -25,7 +25,7 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	year := fs.Int("year", 2025, "the calendar year of activity")
 	dir := fs.String("out", "generated", "the directory the NDJSON files are written to")
 	rates := fs.String("rates", "", "rates to change, e.g. office=4,telehealth=0.2 (names: "+strings.Join(rateNames(), ", ")+")")
-	post := fs.String("post", "", "records' base URL to post the files to, e.g. http://localhost:8080/records")
+	post := fs.String("post", "", "records' base URL to post the files to, e.g. http://localhost:8080/records (messages and education go to messaging and education beside it)")
 	token := fs.String("token", "", "bearer token for --post (default $ATTEST_TOKEN)")
 	workers := fs.Int("workers", 8, "requests in flight with --post")
 	if err := fs.Parse(args); err != nil {
@@ -33,6 +33,9 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("generate: unexpected argument %q", fs.Arg(0))
+	}
+	if *patients < 1 { // before any file is created
+		return fmt.Errorf("generate: --patients must be at least 1, got %d", *patients)
 	}
 	cfg := generate.Config{Seed: *seed, Patients: *patients, Year: *year, Rates: generate.DefaultRates()}
 	if err := parseRates(*rates, &cfg.Rates); err != nil {
@@ -61,6 +64,15 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("generate: posted %d, then: %w", posted, err)
 	}
 	fmt.Fprintf(out, "posted %d requests to %s\n", posted, *post)
+	// Then the secure messages and education given, to messaging and education beside
+	// records (the platform's base URL), once they have learnt the patients.
+	base := strings.TrimSuffix(strings.TrimSuffix(*post, "/"), "/records")
+	sent, err := generate.PostServices(ctx, generate.PostConfig{Dir: *dir, URL: base, Token: *token, Workers: *workers,
+		Progress: out, RetryUnknownPatient: true})
+	if err != nil {
+		return fmt.Errorf("generate: posted %d messages and education, then: %w", sent, err)
+	}
+	fmt.Fprintf(out, "posted %d messages and education to %s\n", sent, base)
 	return nil
 }
 
@@ -70,6 +82,7 @@ func rateFields(r *generate.Rates) map[string]*float64 {
 		"office": &r.OfficeVisits, "telehealth": &r.Telehealth, "admissions": &r.Admissions, "ed": &r.EDVisits,
 		"prescriptions": &r.Prescriptions, "controlled": &r.Controlled, "labs": &r.LabOrders,
 		"referrals-out": &r.ReferralsOut, "referrals-in": &r.ReferralsIn, "portal-use": &r.PortalUse,
+		"messages": &r.Messages, "education": &r.Education, "tablet": &r.Tablet, "registries": &r.Registries,
 	}
 }
 

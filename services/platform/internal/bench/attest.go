@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/attest-ehr/attest/libs/app"
@@ -19,11 +20,13 @@ import (
 	"github.com/attest-ehr/attest/services/gateway"
 	"github.com/attest-ehr/attest/services/metrics"
 	"github.com/attest-ehr/attest/services/platform"
+	"github.com/attest-ehr/attest/services/platform/internal/demo"
 	"github.com/attest-ehr/attest/services/platform/internal/generate"
 )
 
-// Attest is contestant C: the whole platform in this process, fed through records'
-// API, answering from metrics' own state through its API.
+// Attest is contestant C: the whole platform in this process, fed through the import
+// APIs (records' bulk import, messaging's and education's), answering from reporting's
+// reports and drill-downs (its own copy of the facts metrics derives).
 type Attest struct {
 	Env    map[string]string
 	Year   int
@@ -55,14 +58,18 @@ func (a *Attest) Stop(ctx context.Context) error {
 	return err
 }
 
-// Ingest posts the generated files to records and waits until the pipeline settled.
+// Ingest imports the generated files the way an integration loads a health system:
+// records' kinds through records' bulk import (POST /records/v1/import, one NDJSON
+// upload per kind), then secure messages and education given through messaging's and
+// education's import APIs, and waits until the pipeline settled.
 func (a *Attest) Ingest(ctx context.Context, dir string, progress io.Writer) (int64, error) {
-	n, err := generate.Post(ctx, generate.PostConfig{Dir: dir, URL: a.Base + "/records", Token: gateway.DemoServiceToken,
-		Workers: 16, Progress: progress})
+	s, err := demo.Import(ctx, demo.Config{URL: a.Base, Token: gateway.DemoServiceToken, Dir: dir, Progress: progress,
+		Client: &http.Client{Timeout: 30 * time.Minute}})
+	n := s.Imported + s.Unchanged
 	if err != nil {
-		return n, fmt.Errorf("(C): post: %w", err)
+		return n, fmt.Errorf("(C): import: %w", err)
 	}
-	return n, a.Settle(ctx, 10*time.Minute)
+	return n, a.Settle(ctx, 2*time.Hour)
 }
 
 // Settle waits until everything written has gone through the pipeline.
@@ -110,38 +117,96 @@ func (a *Attest) get(ctx context.Context, path string, v url.Values, out any) er
 	return json.Unmarshal(body, out)
 }
 
+// query is reporting's report query for one entity over period p, every deadline
+// counted as passed (as_of=final), in s's variant.
 func (a *Attest) query(s Spec, entity string, p Period) url.Values {
-	v := url.Values{"entity": {entity}, "program": {string(s.Program)}, "year": {strconv.Itoa(a.Year)},
-		"measure": {s.ID}, "as_of": {"final"}, "from": {p.From.Format(time.DateOnly)},
-		"to": {p.To.AddDate(0, 0, -1).Format(time.DateOnly)}}
+	v := url.Values{"entity": {entity}, "program": {reportingProgram(s.Program)}, "year": {strconv.Itoa(a.Year)},
+		"as_of": {"final"}, "from": {p.From.Format(time.DateOnly)}, "to": {p.To.AddDate(0, 0, -1).Format(time.DateOnly)}}
 	if s.Variant != measure.NoVariant {
 		v.Set("variant", string(s.Variant))
 	}
 	return v
 }
 
-// Numbers is metrics' count of one measure for one entity.
-func (a *Attest) Numbers(ctx context.Context, s Spec, entity string, p Period) (num, den int, err error) {
-	var n struct{ Numerator, Denominator int }
-	err = a.get(ctx, "/metrics/v1/numbers", a.query(s, entity, p), &n)
-	return n.Numerator, n.Denominator, err
+// reportingProgram is the name reporting's rule book gives a measure catalog's program.
+func reportingProgram(p measure.Program) string {
+	switch p {
+	case measure.Stage3:
+		return "mu-stage-3"
+	case measure.ModifiedStage2:
+		return "mu-modified-stage-2"
+	}
+	return string(p)
 }
 
-// members lists one side of a measure for one entity, every page.
+// reportingID is the ID reporting's rule book gives a catalog measure: the same, but
+// for Meaningful Use, whose rule book numbers objectives once for professionals and
+// hospitals ("S3-EP-06.2" is "S3-06.2" in a professional's report).
+func reportingID(s Spec) string {
+	if s.Program == measure.Stage3 || s.Program == measure.ModifiedStage2 {
+		return strings.Replace(strings.Replace(s.ID, "-EP-", "-", 1), "-EH-", "-", 1)
+	}
+	return s.ID
+}
+
+// reportRow is one measure's row of reporting's report.
+type reportRow struct {
+	ID          string `json:"id"`
+	Numerator   int    `json:"numerator"`
+	Denominator int    `json:"denominator"`
+	Exclusion   string `json:"exclusion"` // claimed in place of the numbers (a volume under the bound)
+}
+
+// report reads reporting's report of one entity (every measure of the program, in
+// s's variant), what a compliance officer opens.
+func (a *Attest) report(ctx context.Context, s Spec, entity string, p Period) (map[string]reportRow, error) {
+	var r struct {
+		Measures []reportRow `json:"measures"`
+	}
+	if err := a.get(ctx, "/reporting/v1/reports", a.query(s, entity, p), &r); err != nil {
+		return nil, err
+	}
+	out := make(map[string]reportRow, len(r.Measures))
+	for _, m := range r.Measures {
+		out[m.ID] = m
+	}
+	return out, nil
+}
+
+// Numbers is the count of one measure for one entity in reporting's report.
+func (a *Attest) Numbers(ctx context.Context, s Spec, entity string, p Period) (num, den int, err error) {
+	rows, err := a.report(ctx, s, entity, p)
+	if err != nil {
+		return 0, 0, err
+	}
+	m, ok := rows[reportingID(s)]
+	if !ok {
+		return 0, 0, fmt.Errorf("reporting's %s report for %s has no measure %s", s.Program, entity, s.ID)
+	}
+	return m.Numerator, m.Denominator, nil
+}
+
+// page is one page of reporting's drill-down.
+type page struct {
+	Members []struct {
+		PatientID string `json:"patient_id"`
+		Object    string `json:"object"`
+	}
+	Total     int    `json:"total"`
+	NextToken string `json:"next_token"`
+}
+
+// members lists one side of a measure for one entity, every page, from reporting's
+// drill-down (GET /reporting/v1/reports/members).
 func (a *Attest) members(ctx context.Context, s Spec, entity string, p Period, which string) ([]string, error) {
 	v := a.query(s, entity, p)
+	v.Set("measure", reportingID(s))
 	v.Set("in", which)
 	v.Set("page_size", "1000")
 	out := []string{}
 	for {
-		var page struct {
-			Members []struct {
-				PatientID string `json:"patient_id"`
-				Object    string `json:"object"`
-			}
-			NextToken string `json:"next_token"`
-		}
-		if err := a.get(ctx, "/metrics/v1/members", v, &page); err != nil {
+		var page page
+		if err := a.get(ctx, "/reporting/v1/reports/members", v, &page); err != nil {
 			return nil, err
 		}
 		for _, m := range page.Members {
@@ -158,19 +223,61 @@ func (a *Attest) members(ctx context.Context, s Spec, entity string, p Period, w
 	}
 }
 
-// Report reads every spec for every entity: the numbers and both member lists, and
-// checks that the counts and the lists agree.
+// total is how many members one side of a measure has, from the drill-down's first page.
+func (a *Attest) total(ctx context.Context, s Spec, entity string, p Period, which string) (int, error) {
+	v := a.query(s, entity, p)
+	v.Set("measure", reportingID(s))
+	v.Set("in", which)
+	v.Set("page_size", "1")
+	var pg page
+	err := a.get(ctx, "/reporting/v1/reports/members", v, &pg)
+	return pg.Total, err
+}
+
+// reportKey is one report: a program's measures for one entity in one variant.
+type reportKey struct {
+	program measure.Program
+	variant measure.Variant
+	entity  string
+}
+
+// Report reads every spec for every entity from reporting, as an officer would: each
+// entity's report once per program and variant for the numbers, and each measure's
+// drill-down for both member lists, checking that the counts and the lists agree.
 func (a *Attest) Report(ctx context.Context, specs []Spec, ents Entities, p Period, lists bool, tick func()) (Results, error) {
 	out := Results{}
+	reports := map[reportKey]map[string]reportRow{}
 	for _, s := range specs {
 		for _, id := range ents[s.Kind] {
 			entity := s.Kind + ":" + id
-			num, den, err := a.Numbers(ctx, s, entity, p)
-			if err != nil {
-				return nil, fmt.Errorf("(C) %s %s: %w", s.Name(), entity, err)
+			k := reportKey{s.Program, s.Variant, entity}
+			rows, ok := reports[k]
+			if !ok {
+				var err error
+				if rows, err = a.report(ctx, s, entity, p); err != nil {
+					return nil, fmt.Errorf("(C) %s %s: %w", s.Name(), entity, err)
+				}
+				reports[k] = rows
+			}
+			row, ok := rows[reportingID(s)]
+			if !ok {
+				return nil, fmt.Errorf("(C) %s %s: reporting's report has no such measure", s.Name(), entity)
+			}
+			num, den := row.Numerator, row.Denominator
+			if row.Exclusion != "" {
+				// The report claims the exclusion (too few to count) in place of the
+				// numbers, as an attestation does; the drill-down still counts them.
+				var err error
+				if den, err = a.total(ctx, s, entity, p, "denominator"); err == nil {
+					num, err = a.total(ctx, s, entity, p, "numerator")
+				}
+				if err != nil {
+					return nil, fmt.Errorf("(C) %s %s: %w", s.Name(), entity, err)
+				}
 			}
 			var dl, nl []string
 			if lists {
+				var err error
 				if dl, err = a.members(ctx, s, entity, p, "denominator"); err != nil {
 					return nil, fmt.Errorf("(C) %s %s: %w", s.Name(), entity, err)
 				}
@@ -178,7 +285,8 @@ func (a *Attest) Report(ctx context.Context, specs []Spec, ents Entities, p Peri
 					return nil, fmt.Errorf("(C) %s %s: %w", s.Name(), entity, err)
 				}
 				if len(dl) != den || len(nl) != num {
-					return nil, fmt.Errorf("(C) %s %s: numbers %d/%d but member lists %d/%d", s.Name(), entity, num, den, len(nl), len(dl))
+					return nil, fmt.Errorf("(C) %s %s: report %d/%d (exclusion %q) but member lists %d/%d", s.Name(), entity,
+						num, den, row.Exclusion, len(nl), len(dl))
 				}
 			} else {
 				dl, nl = make([]string, den), make([]string, num) // counts only
@@ -194,7 +302,7 @@ func (a *Attest) Report(ctx context.Context, specs []Spec, ents Entities, p Peri
 
 // Freshness posts n new patients, each with one office visit of clinician entity
 // (TIN/NPI) in the year, and measures for each how long after records accepted the
-// visit metrics' PI_PEA_1 denominator for the entity changed.
+// visit the PI_PEA_1 denominator of the entity's report in reporting changed.
 func (a *Attest) Freshness(ctx context.Context, tinNPI string, n int) ([]time.Duration, error) {
 	tin, npi, _ := cut(tinNPI)
 	spec := Spec{measure.MIPS, "PI_PEA_1", "", measure.TINNPI}

@@ -2,8 +2,11 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -141,7 +144,19 @@ func AddEdges(dir string, year int) (int64, error) {
 	var total int64
 	for _, kind := range generate.Kinds {
 		for _, v := range lines[kind] {
-			if err := appendLine(filepath.Join(dir, generate.FileName(kind)), v); err != nil {
+			b, err := json.Marshal(v)
+			if err != nil {
+				return total, err
+			}
+			if err := appendTo(filepath.Join(dir, generate.FileName(kind)), append(b, '\n')); err != nil {
+				return total, err
+			}
+			// And to the one import of every line, when there is one.
+			var wrapped bytes.Buffer
+			if err := generate.AppendImportLine(&wrapped, kind, b); err != nil {
+				return total, err
+			}
+			if err := appendTo(filepath.Join(dir, generate.ImportFile(kind)), wrapped.Bytes()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return total, err
 			}
 			total++
@@ -150,16 +165,13 @@ func AddEdges(dir string, year int) (int64, error) {
 	return total, nil
 }
 
-func appendLine(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
+// appendTo appends b to the file at path, which must exist.
+func appendTo(path string, b []byte) error {
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(append(b, '\n'))
+	_, err = f.Write(b)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -45,7 +45,7 @@ CREATE TABLE transitions (id text PRIMARY KEY, pid text NOT NULL, direction text
   sent_at timestamptz, transport text NOT NULL, confirmed_at timestamptz, received_at timestamptz);
 CREATE TABLE reconciliations (id text PRIMARY KEY, pid text NOT NULL, transition_id text NOT NULL,
   medications_at timestamptz, allergies_at timestamptz, problems_at timestamptz);
--- Secure messages and education given (the generator writes none yet; the measures still read them).
+-- Secure messages (one row per message) and education given.
 CREATE TABLE messages (id text PRIMARY KEY, pid text NOT NULL, direction text NOT NULL, npi text NOT NULL, tin text NOT NULL,
   ccn text NOT NULL, sent_at timestamptz NOT NULL, patient_included boolean NOT NULL);
 CREATE TABLE education (id text PRIMARY KEY, pid text NOT NULL, electronic boolean NOT NULL, npi text NOT NULL, tin text NOT NULL,
@@ -135,6 +135,9 @@ func Load(ctx context.Context, conn *pgx.Conn, dir string, meter *progress.Meter
 		"receiver_npi", "receiver_tin", "receiver_ccn", "summary_created", "problems", "medications", "allergies",
 		"sent_at", "transport", "confirmed_at", "received_at")
 	recs := tab("reconciliations", "id", "pid", "transition_id", "medications_at", "allergies_at", "problems_at")
+	msgs := tab("messages", "id", "pid", "direction", "npi", "tin", "ccn", "sent_at", "patient_included")
+	edu := tab("education", "id", "pid", "electronic", "npi", "tin", "ccn", "provided_at")
+	threadN := 0
 	// rows receives the row parsed from the current line, for COPY.
 	var rows [][]any
 	steps := []struct {
@@ -293,6 +296,55 @@ func Load(ctx context.Context, conn *pgx.Conn, dir string, meter *progress.Meter
 			return err
 		}},
 		{"vdt", nil, func([]byte) error { return nil }},
+		// A conversation imported from the source EHR, one row per message, with the
+		// direction messaging gives it: the patient's message, a clinician's reply to
+		// it, a clinician's message to the patient, or clinicians consulting each
+		// other with the patient included.
+		{"threads", msgs, func(b []byte) error {
+			var v struct {
+				PatientID string `json:"patient_id"`
+				Kind      string
+				TIN, CCN  string
+				Messages  []struct {
+					Sender  struct{ Role, ID string }
+					ReplyTo *int `json:"reply_to"`
+					Sent    time.Time
+				}
+			}
+			err := json.Unmarshal(b, &v)
+			threadN++
+			for i, m := range v.Messages {
+				dir, npi := contract.DirectionProviderToPatient, ""
+				switch {
+				case m.Sender.Role == contract.RolePatient:
+					dir = contract.DirectionPatientToProvider
+				case v.Kind == "consult":
+					dir, npi = contract.DirectionProviderToProvider, m.Sender.ID
+				case m.ReplyTo != nil && v.Messages[*m.ReplyTo].Sender.Role == contract.RolePatient:
+					dir, npi = contract.DirectionReply, m.Sender.ID
+				default:
+					npi = m.Sender.ID
+				}
+				rows = append(rows, []any{fmt.Sprintf("thread-%d-%d", threadN, i), v.PatientID, dir, npi, v.TIN, v.CCN,
+					m.Sent, v.Kind == "consult"})
+			}
+			return err
+		}},
+		// Education given: it counts as electronic when the EHR's certified technology
+		// identified it and it went through the portal or an email link.
+		{"education", edu, func(b []byte) error {
+			var v struct {
+				ID, Channel   string
+				PatientID     string `json:"patient_id"`
+				NPI, TIN, CCN string
+				Provided      time.Time
+				Identified    bool `json:"identified_by_system"`
+			}
+			err := json.Unmarshal(b, &v)
+			rows = append(rows, []any{v.ID, v.PatientID, v.Identified && v.Channel != contract.ChannelPrint,
+				v.NPI, v.TIN, v.CCN, v.Provided})
+			return err
+		}},
 	}
 	for _, s := range steps {
 		if err := copyFile(ctx, conn, dir, s.kind, s.t, s.f, &rows, d, meter); err != nil {
@@ -319,6 +371,7 @@ func copyFile(ctx context.Context, conn *pgx.Conn, dir, kind string, t *table, f
 	defer file.Close()
 	sc := bufio.NewScanner(file)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	*rows = (*rows)[:0] // nothing left from the previous file
 	src := &lineSource{sc: sc, f: f, rows: rows, d: d, meter: meter, name: generate.FileName(kind)}
 	if t == nil {
 		for src.Next() {
@@ -343,10 +396,16 @@ type lineSource struct {
 	name  string
 	line  int
 	cur   []any
+	next  int // the index in *rows of the current line's next row
 	err   error
 }
 
 func (s *lineSource) Next() bool {
+	if s.err == nil && s.next < len(*s.rows) { // the current line's next row
+		s.cur = (*s.rows)[s.next]
+		s.next++
+		return true
+	}
 	for s.err == nil && s.sc.Scan() {
 		s.line++
 		s.d.Lines++
@@ -354,12 +413,13 @@ func (s *lineSource) Next() bool {
 			s.meter.Add(1)
 		}
 		*s.rows = (*s.rows)[:0]
+		s.next = 0
 		if err := s.f(s.sc.Bytes()); err != nil {
 			s.err = fmt.Errorf("%s:%d: %w", s.name, s.line, err)
 			return false
 		}
 		if len(*s.rows) > 0 {
-			s.cur = (*s.rows)[0]
+			s.cur, s.next = (*s.rows)[0], 1
 			return true
 		}
 	}

@@ -37,6 +37,11 @@ type Config struct {
 	Progress io.Writer     // where progress is reported; none when nil
 	Client   *http.Client  // default: a client with a 5-minute timeout
 	Poll     time.Duration // how often an import's status is asked; default 200 ms
+	Timings  io.Writer     // where each step's duration is written; none when nil
+	// ByKind imports kind by kind (one import per kind, all patients' encounters, then
+	// all their orders, ...) instead of one import of every line with each chunk of
+	// patients' facts together; kept to measure the difference.
+	ByKind bool
 }
 
 // Summary is what a load did.
@@ -61,34 +66,17 @@ func Loaded(dir string) bool {
 // valid: a refusal is a bug in the generator or in records).
 func Load(ctx context.Context, cfg Config) (Summary, error) {
 	start := time.Now()
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 5 * time.Minute}
-	}
-	if cfg.Poll <= 0 {
-		cfg.Poll = 200 * time.Millisecond
-	}
-	cfg.URL = strings.TrimSuffix(cfg.URL, "/")
-	var s Summary
 	n, err := generateInto(ctx, cfg)
 	if err != nil {
-		return s, err
+		return Summary{}, err
 	}
+	if cfg.Timings != nil {
+		fmt.Fprintf(cfg.Timings, "demo: generated %d lines in %s\n", n, time.Since(start).Round(time.Millisecond))
+	}
+	s, err := Import(ctx, cfg)
 	s.Generated = n
-	var meter *progress.Meter
-	if cfg.Progress != nil {
-		meter = progress.Start(cfg.Progress, progress.Config{Label: "loading demo", Total: n, Unit: "resources"})
-		defer meter.Done()
-	}
-	for _, kind := range generate.Kinds {
-		created, unchanged, lines, err := importKind(ctx, cfg, kind)
-		s.Imported += created
-		s.Unchanged += unchanged
-		if err != nil {
-			return s, err
-		}
-		if meter != nil {
-			meter.Add(lines)
-		}
+	if err != nil {
+		return s, err
 	}
 	if err := os.WriteFile(filepath.Join(cfg.Dir, loadedMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		return s, fmt.Errorf("demo: %w", err)
@@ -97,11 +85,188 @@ func Load(ctx context.Context, cfg Config) (Summary, error) {
 	return s, nil
 }
 
+// Import imports the files generate wrote in cfg.Dir into the platform at cfg.URL:
+// records' lines with records' bulk import — one upload of generate.ImportFiles when
+// the generator wrote them (the patients first, then each chunk of patients' facts
+// together), else kind by kind in generate.Kinds order — and the secure messages and
+// education given through messaging's and education's import APIs
+// (generate.PostServices) once those know the patients (from records' events): with
+// the one upload, at the same time as the facts.
+// Seed, Patients and Year are not used. It is what `attest bench` feeds Attest with.
+func Import(ctx context.Context, cfg Config) (Summary, error) {
+	start := time.Now()
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 5 * time.Minute}
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 200 * time.Millisecond
+	}
+	cfg.URL = strings.TrimSuffix(cfg.URL, "/")
+	var s Summary
+	total, err := generate.CountLines(cfg.Dir, generate.Kinds)
+	if err != nil {
+		return s, err
+	}
+	var meter *progress.Meter
+	if cfg.Progress != nil {
+		meter = progress.Start(cfg.Progress, progress.Config{Label: "importing records", Total: total, Unit: "resources"})
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Dir, generate.ImportFiles[0])); err == nil {
+		// One import of every line, the patients first, then their facts with each
+		// chunk of patients' together (see generate.ImportFiles). The messages and
+		// education go at the same time, as soon as messaging and education know the
+		// patients: they need nothing else.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var svc Summary
+		svcDone := make(chan error, 1)
+		go func() { svcDone <- importServices(ctx, cfg, &svc, start) }()
+		var shown int64
+		created, unchanged, _, err := importAll(ctx, cfg, func(done int64) {
+			if meter != nil && done > shown {
+				meter.Add(done - shown)
+				shown = done
+			}
+		})
+		if meter != nil {
+			meter.Add(total - shown)
+			meter.Done()
+		}
+		if cfg.Timings != nil {
+			fmt.Fprintf(cfg.Timings, "demo: imported %d records lines in one import in %s\n", total, time.Since(start).Round(time.Millisecond))
+		}
+		s.Imported, s.Unchanged = created, unchanged
+		if err != nil {
+			cancel()
+			<-svcDone
+			return s, err
+		}
+		err = <-svcDone
+		s.Imported += svc.Imported
+		s.Elapsed = time.Since(start)
+		return s, err
+	}
+	for _, kind := range generate.Kinds {
+		began := time.Now()
+		created, unchanged, lines, err := importKind(ctx, cfg, kind)
+		if cfg.Timings != nil {
+			fmt.Fprintf(cfg.Timings, "demo: imported %d %s in %s\n", lines, kind, time.Since(began).Round(time.Millisecond))
+		}
+		s.Imported += created
+		s.Unchanged += unchanged
+		if err != nil {
+			if meter != nil {
+				meter.Done()
+			}
+			return s, err
+		}
+		if meter != nil {
+			meter.Add(lines)
+		}
+	}
+	if meter != nil {
+		meter.Done()
+	}
+	return s, importServices(ctx, cfg, &s, start)
+}
+
+// importServices posts the secure messages and education given, once messaging and
+// education know the patients.
+func importServices(ctx context.Context, cfg Config, s *Summary, start time.Time) error {
+	began := time.Now()
+	if err := waitForPatients(ctx, cfg); err != nil {
+		return err
+	}
+	n, err := generate.PostServices(ctx, generate.PostConfig{Dir: cfg.Dir, URL: cfg.URL, Token: cfg.Token, Workers: 8,
+		Progress: cfg.Progress, RetryUnknownPatient: true})
+	s.Imported += n
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if cfg.Timings != nil {
+		fmt.Fprintf(cfg.Timings, "demo: posted %d messages and education in %s\n", n, time.Since(began).Round(time.Millisecond))
+	}
+	s.Elapsed = time.Since(start)
+	return nil
+}
+
+// waitForPatients waits until messaging and education know the last generated
+// patient: they learn patients from records' events, asynchronously.
+func waitForPatients(ctx context.Context, cfg Config) error {
+	id, err := lastPatient(cfg.Dir)
+	if err != nil || id == "" {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for _, svc := range []string{"messaging", "education"} {
+		for {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.URL+"/"+svc+"/v1/patients/"+id, nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+cfg.Token)
+			resp, err := cfg.Client.Do(req)
+			if err != nil {
+				return fmt.Errorf("demo: does %s know the patients: %w", svc, err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+			if resp.StatusCode != http.StatusNotFound {
+				return fmt.Errorf("demo: does %s know the patients: %s", svc, resp.Status)
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("demo: %s did not learn the imported patients within 10 minutes", svc)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(cfg.Poll):
+			}
+		}
+	}
+	return nil
+}
+
+// lastPatient is the ID of the last line of the patients' file.
+func lastPatient(dir string) (string, error) {
+	f, err := os.Open(filepath.Join(dir, generate.FileName("patients")))
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	var last []byte
+	for sc.Scan() {
+		last = append(last[:0], sc.Bytes()...)
+	}
+	if err := sc.Err(); err != nil || len(last) == 0 {
+		return "", err
+	}
+	var p struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(last, &p); err != nil {
+		return "", fmt.Errorf("demo: the last patient: %w", err)
+	}
+	return p.ID, nil
+}
+
 // generateInto writes the generated files into cfg.Dir and returns how many lines.
 func generateInto(ctx context.Context, cfg Config) (int64, error) {
 	d, err := generate.CreateDir(cfg.Dir)
 	if err != nil {
 		return 0, err
+	}
+	if cfg.ByKind {
+		for _, name := range generate.ImportFiles {
+			_ = os.Remove(filepath.Join(cfg.Dir, name)) // an earlier load's
+		}
+	} else if err := d.WithImportFile(); err != nil {
+		return 0, errors.Join(err, d.Close())
 	}
 	n, err := generate.Generate(ctx, generate.Config{Seed: cfg.Seed, Patients: cfg.Patients, Year: cfg.Year,
 		Rates: generate.DefaultRates()}, d, nil)
@@ -139,7 +304,28 @@ func importKind(ctx context.Context, cfg Config, kind string) (created, unchange
 	// streamed: a 20,000-patient year is hundreds of megabytes.
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(wrap(pw, f, kind)) }()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL+"/records/v1/import", pr)
+	defer pr.Close()
+	return upload(ctx, cfg, kind, pr, nil)
+}
+
+// importAll uploads generate.ImportFiles as one body, every records line in one
+// import, and waits for it to finish, telling progress how many lines are done as it goes.
+func importAll(ctx context.Context, cfg Config, progress func(done int64)) (created, unchanged, lines int64, err error) {
+	var body []io.Reader
+	for _, name := range generate.ImportFiles {
+		f, err := os.Open(filepath.Join(cfg.Dir, name))
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("demo: %w", err)
+		}
+		defer f.Close()
+		body = append(body, f)
+	}
+	return upload(ctx, cfg, "records", io.MultiReader(body...), progress)
+}
+
+// upload posts body to records' bulk import and waits for the import to finish.
+func upload(ctx context.Context, cfg Config, kind string, body io.Reader, progress func(done int64)) (created, unchanged, lines int64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL+"/records/v1/import", body)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("demo: %w", err)
 	}
@@ -149,10 +335,10 @@ func importKind(ctx context.Context, cfg Config, kind string) (created, unchange
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("demo: import %s: %w", kind, err)
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
-		return 0, 0, 0, fmt.Errorf("demo: import %s: %s: %s", kind, resp.Status, strings.TrimSpace(string(body)))
+		return 0, 0, 0, fmt.Errorf("demo: import %s: %s: %s", kind, resp.Status, strings.TrimSpace(string(answer)))
 	}
 	status := resp.Header.Get("Content-Location")
 	if status == "" {
@@ -161,7 +347,7 @@ func importKind(ctx context.Context, cfg Config, kind string) (created, unchange
 	if !strings.HasPrefix(status, "http") {
 		status = cfg.URL + status
 	}
-	sum, err := wait(ctx, cfg, status)
+	sum, err := wait(ctx, cfg, status, progress)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("demo: import %s: %w", kind, err)
 	}
@@ -177,10 +363,28 @@ func importKind(ctx context.Context, cfg Config, kind string) (created, unchange
 	case sum.Status != "completed":
 		return created, unchanged, sum.Lines, fmt.Errorf("demo: import %s ended %s: %s", kind, sum.Status, sum.Message)
 	case refused > 0:
-		return created, unchanged, sum.Lines, fmt.Errorf("demo: import %s: %d of %d lines refused (see %s/errors)",
-			kind, refused, sum.Lines, status)
+		return created, unchanged, sum.Lines, fmt.Errorf("demo: import %s: %d of %d lines refused; the first: %s (all: %s/errors)",
+			kind, refused, sum.Lines, firstRefusal(ctx, cfg, status+"/errors"), status)
 	}
 	return created, unchanged, sum.Lines, nil
+}
+
+// firstRefusal is the first line of an import's error file (which names the line and
+// the field), or why it could not be read.
+func firstRefusal(ctx context.Context, cfg Config, url string) string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err.Error()
+	}
+	req.Header.Set("Authorization", "Bearer "+cfg.Token)
+	resp, err := cfg.Client.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(line)
 }
 
 // wrap copies r's lines to w, each as {"kind": kind, "body": <line>}.
@@ -206,8 +410,9 @@ func wrap(w io.Writer, r io.Reader, kind string) error {
 	return bw.Flush()
 }
 
-// wait polls an import's status until it is finished.
-func wait(ctx context.Context, cfg Config, url string) (summary, error) {
+// wait polls an import's status until it is finished, telling progress (when not nil)
+// how many lines are done from the status's X-Progress ("running: 1500 of 22004 lines").
+func wait(ctx context.Context, cfg Config, url string, progress func(done int64)) (summary, error) {
 	t := time.NewTicker(cfg.Poll)
 	defer t.Stop()
 	for {
@@ -233,6 +438,10 @@ func wait(ctx context.Context, cfg Config, url string) (summary, error) {
 			}
 			return s, nil
 		case http.StatusAccepted:
+			var done, total int64
+			if _, err := fmt.Sscanf(resp.Header.Get("X-Progress"), "running: %d of %d", &done, &total); err == nil && progress != nil {
+				progress(done)
+			}
 		default:
 			return summary{}, fmt.Errorf("status: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 		}

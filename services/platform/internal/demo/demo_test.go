@@ -112,7 +112,7 @@ func clinicianRows(t *testing.T, u, cookie string) []string {
 	return rows
 }
 
-func groupTINs(t *testing.T, dir string) []string {
+func groupTINs(t testing.TB, dir string) []string {
 	t.Helper()
 	f, err := os.Open(filepath.Join(dir, generate.FileName("groups")))
 	if err != nil {

@@ -14,9 +14,31 @@ import (
 // Kinds are the records kinds the generator writes, in the order they must be posted:
 // the directory first, then patients, then each patient's facts after what they refer to.
 var Kinds = []string{
-	"organizations", "hospitals", "groups", "clinicians", "locations",
-	"patients", "encounters", "orders", "results", "prescriptions",
-	"transitions", "reconciliations", "availabilities", "access-grants", "vdt",
+	"organizations", "hospitals", "groups", "clinicians", "locations", "registry-engagements",
+	"patients", "encounters", "vital-signs", "orders", "results", "prescriptions",
+	"transitions", "reconciliations", "availabilities", "access-grants", "vdt", "pghd",
+}
+
+// ServiceKinds are what the generator writes for the services that own them, not for
+// records: secure messages (each line a body of messaging's POST /v1/threads/import)
+// and education given (each line a body of education's POST /v1/provisions, recorded by
+// a service account). They refer to patients, which messaging and education learn from
+// records' events: post them after records' lines have gone through the pipeline.
+var ServiceKinds = []string{"threads", "education"}
+
+// AllKinds are every file the generator writes: Kinds, then ServiceKinds.
+var AllKinds = append(append([]string{}, Kinds...), ServiceKinds...)
+
+// ServicePath is the path, under the platform's base URL (the gateway), a line of a
+// service kind is posted to; "" for records' kinds.
+func ServicePath(kind string) string {
+	switch kind {
+	case "threads":
+		return "/messaging/v1/threads/import"
+	case "education":
+		return "/education/v1/provisions"
+	}
+	return ""
 }
 
 type organization struct {
@@ -200,4 +222,78 @@ type vdt struct {
 	Actor     string    `json:"actor"`
 	Occurred  time.Time `json:"occurred"`
 	AppID     string    `json:"app_id,omitempty"`
+}
+
+type registryEngagement struct {
+	ID         string          `json:"id"`
+	Entity     contract.Entity `json:"entity"`
+	Measure    string          `json:"measure"`
+	RegistryID string          `json:"registry_id"`
+	Status     string          `json:"status"`
+	Registered time.Time       `json:"registered"`
+	Since      time.Time       `json:"since"`
+}
+
+type component struct {
+	Code  contract.Code `json:"code"`
+	Value quantity      `json:"value"`
+}
+
+// vitalSign is a vital sign; the generator writes the blood pressure patients entered
+// on the clinic's shared tablet at check-in, as the source EHR kept it: performer
+// patient. (Records sets device_id and session_id only on a live tablet upload, dated
+// now, so an import of last year's readings carries neither.)
+type vitalSign struct {
+	ID          string        `json:"id"`
+	PatientID   string        `json:"patient_id"`
+	Code        contract.Code `json:"code"`
+	Components  []component   `json:"components"`
+	Effective   time.Time     `json:"effective"`
+	Performer   string        `json:"performer"`
+	EncounterID string        `json:"encounter_id"`
+}
+
+type pghd struct {
+	ID           string    `json:"id"`
+	PatientID    string    `json:"patient_id"`
+	Source       string    `json:"source"`
+	Incorporated time.Time `json:"incorporated"`
+	VitalSignID  string    `json:"vital_sign_id"`
+	NPI          string    `json:"npi,omitempty"`
+	TIN          string    `json:"tin,omitempty"`
+}
+
+// thread is messaging's import of a conversation of the source EHR.
+type thread struct {
+	PatientID  string    `json:"patient_id"`
+	Kind       string    `json:"kind"`
+	ClinicID   string    `json:"clinic_id"`
+	Clinicians []string  `json:"clinicians"`
+	Subject    string    `json:"subject"`
+	TIN        string    `json:"tin,omitempty"`
+	Messages   []message `json:"messages"`
+}
+
+type participant struct {
+	Role string `json:"role"`
+	ID   string `json:"id"`
+}
+
+type message struct {
+	Sender  participant `json:"sender"`
+	Body    string      `json:"body"`
+	ReplyTo *int        `json:"reply_to,omitempty"`
+	Sent    time.Time   `json:"sent"`
+}
+
+// provision is education given, recorded by a service account with its date and credit.
+type provision struct {
+	ID                 string    `json:"id"`
+	PatientID          string    `json:"patient_id"`
+	MaterialID         string    `json:"material_id"`
+	Channel            string    `json:"channel"`
+	Provided           time.Time `json:"provided"`
+	NPI                string    `json:"npi"`
+	TIN                string    `json:"tin"`
+	IdentifiedBySystem bool      `json:"identified_by_system"`
 }

@@ -51,12 +51,17 @@ type Rates struct {
 	ReferralsOut  float64 // referrals out per visit
 	ReferralsIn   float64 // transitions in per visit
 	PortalUse     float64 // share of patients with access who view, download or use the API
+	Messages      float64 // secure-message threads per ambulatory visit (a question, the answer or a note)
+	Education     float64 // education materials given per ambulatory visit
+	Tablet        float64 // share of office visits with blood pressure entered on the clinic's tablet
+	Registries    float64 // chance a clinic or hospital is engaged with each public health registry
 }
 
 // DefaultRates are roughly an adult primary-care population's.
 func DefaultRates() Rates {
 	return Rates{OfficeVisits: 3, Telehealth: 0.15, Admissions: 0.06, EDVisits: 0.15, Prescriptions: 0.9,
-		Controlled: 0.1, LabOrders: 0.6, ReferralsOut: 0.1, ReferralsIn: 0.05, PortalUse: 0.5}
+		Controlled: 0.1, LabOrders: 0.6, ReferralsOut: 0.1, ReferralsIn: 0.05, PortalUse: 0.5,
+		Messages: 0.35, Education: 0.3, Tablet: 0.4, Registries: 0.6}
 }
 
 // Output receives the generated lines: kind is one of Kinds, lines one or more whole
@@ -158,7 +163,7 @@ func (p *part) flush(out Output, m *progress.Meter) (int64, error) {
 	if p.err != nil {
 		return 0, p.err
 	}
-	for _, kind := range Kinds {
+	for _, kind := range AllKinds {
 		if b := p.bufs[kind]; b != nil && b.Len() > 0 {
 			if err := out.Lines(kind, b.Bytes()); err != nil {
 				return 0, err
@@ -339,6 +344,16 @@ func (g *generator) directory() error {
 		g.pharmacies = append(g.pharmacies, id)
 		orgs = append(orgs, organization{ID: id, Name: pick(g, places) + " Pharmacy", Kind: contract.OrganizationPharmacy})
 	}
+	// The state's registries, the public health agency's and a specialty society's.
+	for _, r := range []struct{ measure, name string }{
+		{contract.RegistryImmunization, "State Immunization Information System"},
+		{contract.RegistrySyndromic, "State Syndromic Surveillance"},
+		{contract.RegistryCaseReporting, "State Electronic Case Reporting"},
+		{contract.RegistryLabReporting, "State Reportable Laboratory Results"},
+		{contract.RegistryClinicalData, "Specialty Society Clinical Data Registry"},
+	} {
+		orgs = append(orgs, organization{ID: "reg-" + r.measure, Name: r.name, Kind: contract.OrganizationPublicHealth})
+	}
 	for i := range nHospitals {
 		n := strconv.Itoa(i + 1)
 		h := &hospitalSite{site: g.newSite(), ccn: fmt.Sprintf("%02d%04d", 10+i%40, 1+i), inpatient: "h" + n + "-ip", ed: "h" + n + "-ed"}
@@ -408,7 +423,61 @@ func (g *generator) directory() error {
 			return err
 		}
 	}
-	return emitAll(g, "locations", locations)
+	if err := emitAll(g, "locations", locations); err != nil {
+		return err
+	}
+	return g.registries()
+}
+
+// registries writes each clinic's and hospital's public health engagements: each
+// registry with the configured chance, better sites more often; some registered
+// before the year, some during it, so they pass in some windows only; some still
+// testing or only registered.
+func (g *generator) registries() error {
+	type site struct {
+		entity   contract.Entity
+		q        float64
+		measures []string
+	}
+	var sites []site
+	for _, c := range g.clinics {
+		sites = append(sites, site{contract.Entity{Kind: contract.EntityTIN, ID: c.tin}, c.base,
+			[]string{contract.RegistryImmunization, contract.RegistrySyndromic, contract.RegistryClinicalData}})
+	}
+	for _, h := range g.hospitals {
+		sites = append(sites, site{contract.Entity{Kind: contract.EntityCCN, ID: h.ccn}, h.base,
+			[]string{contract.RegistrySyndromic, contract.RegistryImmunization, contract.RegistryCaseReporting,
+				contract.RegistryLabReporting}})
+	}
+	days := int(g.end.Sub(g.start).Hours() / 24)
+	for _, s := range sites {
+		for _, m := range s.measures {
+			if !g.chance(g.cfg.Rates.Registries * (0.5 + s.q/2)) {
+				continue
+			}
+			registered := g.start.AddDate(0, 0, -g.rnd.IntN(700)) // most before the year
+			if g.chance(0.25) {
+				registered = g.start.AddDate(0, 0, g.rnd.IntN(days-30)) // during it
+			}
+			registered = registered.Add(time.Duration(9+g.rnd.IntN(8)) * time.Hour)
+			status := pick(g, []string{contract.EngagementProduction, contract.EngagementProduction,
+				contract.EngagementTesting, contract.EngagementRegistered})
+			since := registered
+			if status != contract.EngagementRegistered {
+				since = registered.AddDate(0, 0, 7+g.rnd.IntN(120))
+			}
+			if !since.Before(g.end) { // nothing engaged after the year
+				since = registered
+				status = contract.EngagementRegistered
+			}
+			if err := g.emit("registry-engagements", registryEngagement{ID: s.entity.Kind + "-" + s.entity.ID + "-" + m,
+				Entity: s.entity, Measure: m, RegistryID: "reg-" + m, Status: status, Registered: registered,
+				Since: since}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // emitAll emits every one of vs as a line of kind.

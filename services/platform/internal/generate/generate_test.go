@@ -60,17 +60,17 @@ func TestDeterministic(t *testing.T) {
 	procs := runtime.GOMAXPROCS(1)
 	one := generated(t, cfg)
 	runtime.GOMAXPROCS(procs)
-	for _, kind := range generate.Kinds {
+	for _, kind := range generate.AllKinds {
 		if !bytes.Equal(many[kind].Bytes(), one[kind].Bytes()) {
 			t.Errorf("%s: output depends on the number of CPUs", kind)
 		}
 	}
 	cfg.Patients, cfg.Seed = 300, 8
 	c := generated(t, cfg)
-	if len(a) != len(generate.Kinds) {
-		t.Errorf("%d kinds written, want %d", len(a), len(generate.Kinds))
+	if len(a) != len(generate.AllKinds) {
+		t.Errorf("%d kinds written, want %d", len(a), len(generate.AllKinds))
 	}
-	for _, kind := range generate.Kinds {
+	for _, kind := range generate.AllKinds {
 		if a[kind] == nil || a[kind].Len() == 0 {
 			t.Errorf("%s: nothing generated", kind)
 			continue
@@ -191,6 +191,95 @@ func TestEntitiesDiffer(t *testing.T) {
 	}
 	if drift < 0.15 {
 		t.Errorf("largest CPOE change between the halves of the year %.2f, want some clinic to drift by 0.15", drift)
+	}
+}
+
+// TestEverythingTheIssueLists checks that each kind of activity the measures read is
+// generated and differs between entities: secure messages with the patient's question
+// and the clinician's reply, education given electronically and on paper, tablets'
+// self-reported vitals incorporated or not, registry engagement during the year,
+// referrals out with summaries of care and in, VDT and API use after access.
+func TestEverythingTheIssueLists(t *testing.T) {
+	m := generated(t, generate.Config{Seed: 5, Patients: 9000, Year: 2025})
+	count := func(kind string, f func(map[string]any) bool) int {
+		n := 0
+		for _, v := range m.decode(t, kind) {
+			if f(v) {
+				n++
+			}
+		}
+		return n
+	}
+	all := func(map[string]any) bool { return true }
+	has := func(field string) func(map[string]any) bool {
+		return func(v map[string]any) bool { return v[field] != nil }
+	}
+	is := func(field, value string) func(map[string]any) bool {
+		return func(v map[string]any) bool { return v[field] == value }
+	}
+	replied := count("threads", func(v map[string]any) bool {
+		for _, msg := range v["messages"].([]any) {
+			if msg.(map[string]any)["reply_to"] != nil {
+				return true
+			}
+		}
+		return false
+	})
+	year := func(field string) func(map[string]any) bool {
+		return func(v map[string]any) bool { s, _ := v[field].(string); return s >= "2025-02" }
+	}
+	tests := []struct {
+		what string
+		n    int
+	}{
+		{"message threads", count("threads", all)},
+		{"patients' questions answered", replied},
+		{"consults including the patient", count("threads", is("kind", "consult"))},
+		{"education through the portal", count("education", is("channel", contract.ChannelPortal))},
+		{"education printed", count("education", is("channel", contract.ChannelPrint))},
+		{"education not identified by the EHR", count("education", func(v map[string]any) bool { return v["identified_by_system"] == false })},
+		{"tablet vitals", count("vital-signs", is("performer", contract.PerformerPatient))},
+		{"tablet vitals incorporated", count("pghd", all)},
+		{"registry engagements in production", count("registry-engagements", is("status", contract.EngagementProduction))},
+		{"registry engagements begun during the year", count("registry-engagements", year("since"))},
+		{"referrals out with a summary sent", count("transitions", has("sent"))},
+		{"transitions in received", count("transitions", has("received"))},
+		{"API use", count("vdt", is("action", contract.VDTAPI))},
+		{"views", count("vdt", is("action", contract.VDTView))},
+	}
+	for _, tt := range tests {
+		if tt.n == 0 {
+			t.Errorf("%s: none generated", tt.what)
+		}
+	}
+	if vs, pg := count("vital-signs", all), count("pghd", all); pg >= vs {
+		t.Errorf("%d tablet vitals, %d incorporated: want some not incorporated", vs, pg)
+	}
+	// Messages and education are never dated after the year (messaging and education
+	// refuse the future).
+	for _, v := range m.decode(t, "threads") {
+		for _, msg := range v["messages"].([]any) {
+			if s := msg.(map[string]any)["sent"].(string); s >= "2026" {
+				t.Errorf("a message sent %s, after the year", s)
+			}
+		}
+	}
+	// Portal education differs between clinics (by TIN).
+	portal, total := map[string]int{}, map[string]int{}
+	for _, v := range m.decode(t, "education") {
+		tin := v["tin"].(string)
+		total[tin]++
+		if v["channel"] != contract.ChannelPrint {
+			portal[tin]++
+		}
+	}
+	lowest, highest := 1.0, 0.0
+	for tin, n := range total {
+		share := float64(portal[tin]) / float64(n)
+		lowest, highest = min(lowest, share), max(highest, share)
+	}
+	if highest-lowest < 0.25 {
+		t.Errorf("electronic education shares by TIN from %.2f to %.2f: want them at least 0.25 apart", lowest, highest)
 	}
 }
 

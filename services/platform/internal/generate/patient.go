@@ -67,9 +67,121 @@ func (p *patientGen) visit(start time.Time, first, newPatient bool) error {
 		}
 	}
 	if g.chance(g.cfg.Rates.ReferralsIn) {
-		return p.transitionIn(enc, q, d)
+		if err := p.transitionIn(enc, q, d); err != nil {
+			return err
+		}
+	}
+	if class == contract.ClassOffice && g.chance(g.cfg.Rates.Tablet) {
+		if err := p.tablet(enc, q); err != nil {
+			return err
+		}
+	}
+	for range g.poisson(g.cfg.Rates.Messages) {
+		if err := p.thread(enc, q); err != nil {
+			return err
+		}
+	}
+	for range g.poisson(g.cfg.Rates.Education) {
+		if err := p.educate(enc, q); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// tablet writes the blood pressure the patient entered on the clinic's shared tablet
+// at check-in, and, more often where quality is high, the clinician incorporating it
+// into the record during the visit.
+func (p *patientGen) tablet(enc encounter, q float64) error {
+	g := p.g
+	loinc := func(code string) contract.Code { return contract.Code{System: contract.SystemLOINC, Code: code} }
+	sys := 100 + g.rnd.IntN(60)
+	v := vitalSign{ID: p.next("vs"), PatientID: p.id, Code: loinc("85354-9"),
+		Components: []component{{loinc("8480-6"), quantity{float64(sys), "mm[Hg]"}},
+			{loinc("8462-4"), quantity{float64(sys*2/3 - g.rnd.IntN(15)), "mm[Hg]"}}},
+		Effective: enc.Start.Add(-g.minutes(2, 15)), Performer: contract.PerformerPatient, EncounterID: enc.ID}
+	if err := g.emit("vital-signs", v); err != nil {
+		return err
+	}
+	if !g.chance(q) {
+		return nil
+	}
+	return g.emit("pghd", pghd{ID: p.next("pg"), PatientID: p.id, Source: contract.PGHDPatient,
+		Incorporated: enc.Start.Add(g.minutes(1, 15)), VitalSignID: v.ID, NPI: enc.RenderingNPI, TIN: enc.BillingTIN})
+}
+
+// The secure messages' subjects and bodies: fixed phrases, never anything about a
+// real person.
+var (
+	questions = []string{"Question about my medication", "Follow-up question after my visit", "Side effects",
+		"Refill question", "Question about my results"}
+	answers = []string{"Thank you for your message; please continue as discussed.",
+		"Your results are in the portal; nothing needs to change.", "Please call the office to schedule a visit."}
+	notes = []string{"Your lab results are available in the portal.", "A reminder about your follow-up visit.",
+		"Your referral has been sent."}
+)
+
+// thread writes a secure-message conversation after an ambulatory visit, dated in the
+// days that follow: usually the patient's question and, more often where quality is
+// high, the clinician's answer (a reply) hours later; otherwise a message from the
+// clinician to the patient; now and then the clinician consulting a colleague of the
+// clinic with the patient included. Conversations that would end after the year are
+// not written (messaging refuses messages dated in the future).
+func (p *patientGen) thread(enc encounter, q float64) error {
+	g, c, d := p.g, p.clinic, p.doctor
+	clinician := participant{Role: contract.RoleClinician, ID: d.npi}
+	first := addBusinessDays(*enc.End, 1+g.rnd.IntN(10)).Truncate(24 * time.Hour).
+		Add(time.Duration(13+g.rnd.IntN(9))*time.Hour + g.minutes(0, 59))
+	t := thread{PatientID: p.id, Kind: "clinician", ClinicID: c.org, Clinicians: []string{d.npi}, TIN: c.tin}
+	switch x := g.rnd.Float64(); {
+	case x < 0.65:
+		t.Subject = pick(g, questions)
+		t.Messages = []message{{Sender: participant{Role: contract.RolePatient, ID: p.id}, Body: t.Subject, Sent: first}}
+		if g.chance(min(q+0.1, 0.98)) {
+			t.Messages = append(t.Messages, message{Sender: clinician, Body: pick(g, answers), ReplyTo: ptr(0),
+				Sent: first.Add(g.minutes(20, 3*24*60))})
+		}
+	case x < 0.95 || len(c.doctors) < 2:
+		t.Subject = "A message from your care team"
+		if g.chance(q) {
+			t.Messages = []message{{Sender: clinician, Body: pick(g, notes), Sent: first}}
+		}
+	default:
+		other := pick(g, c.doctors)
+		if other == d {
+			return nil
+		}
+		t.Kind, t.Clinicians, t.Subject = "consult", []string{d.npi, other.npi}, "Consult about our patient"
+		t.Messages = []message{{Sender: clinician, Body: "Could you review this patient's plan?", Sent: first}}
+	}
+	if len(t.Messages) == 0 || !t.Messages[len(t.Messages)-1].Sent.Before(g.end) {
+		return nil
+	}
+	return g.emit("threads", t)
+}
+
+// materials are starter-catalog education materials (services/education).
+var materials = []string{"type-2-diabetes", "prediabetes", "high-blood-pressure", "high-cholesterol", "asthma",
+	"copd", "flu", "heart-failure", "chronic-kidney-disease", "allergic-rhinitis"}
+
+// educate writes education the visit's clinician gave: through the portal more often
+// where quality is high (else printed), identified by the EHR's certified technology
+// nine times in ten.
+func (p *patientGen) educate(enc encounter, q float64) error {
+	g := p.g
+	channel := contract.ChannelPortal
+	switch {
+	case !g.chance(q):
+		channel = contract.ChannelPrint
+	case g.chance(0.2):
+		channel = contract.ChannelEmailLink
+	}
+	provided := enc.End.Add(g.minutes(0, 240))
+	if !provided.Before(g.end) {
+		return nil
+	}
+	return g.emit("education", provision{ID: p.next("ed"), PatientID: p.id, MaterialID: pick(g, materials),
+		Channel: channel, Provided: provided, NPI: p.doctor.npi, TIN: p.clinic.tin, IdentifiedBySystem: g.chance(0.9)})
 }
 
 // stay writes an admission or an ED visit at one of the hospitals, with its discharge:

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +31,9 @@ type PostConfig struct {
 	Backoff     time.Duration // the first retry's wait, doubled each time up to 5s; default 100ms
 	Client      *http.Client  // default: a client with a 30s timeout
 	Progress    io.Writer     // where progress is reported; none when nil
+	// RetryUnknownPatient retries a 422 like a 5xx: messaging and education refuse a
+	// patient they have not learnt from records' events yet.
+	RetryUnknownPatient bool
 }
 
 // Post sends every line of the generated files to records, kind by kind in Kinds
@@ -38,6 +43,45 @@ type PostConfig struct {
 // so running Post again after a failure resumes it. It stops at the first line
 // refused with a 4xx, naming the file and line. It returns how many lines it posted.
 func Post(ctx context.Context, cfg PostConfig) (int64, error) {
+	cfg = postDefaults(cfg)
+	return postKinds(ctx, cfg, Kinds, "posting", func(kind string) string { return cfg.URL + "/v1/" + kind })
+}
+
+// PostServices sends the lines of ServiceKinds (secure messages, education given) to
+// the services that own them, cfg.URL being the platform's base URL (the gateway), each
+// line as POST <URL><ServicePath(kind)>. Messaging and education know a patient only
+// once records' event for it went through the pipeline: call it after Post (or an
+// import) has settled. Like Post, it can be run again: every line carries its
+// idempotency key (its id, or for a thread a hash of the line).
+func PostServices(ctx context.Context, cfg PostConfig) (int64, error) {
+	cfg = postDefaults(cfg)
+	return postKinds(ctx, cfg, ServiceKinds, "posting messages and education",
+		func(kind string) string { return cfg.URL + ServicePath(kind) })
+}
+
+// postKinds posts kinds' files in order, each line to endpoint(kind), with one meter.
+func postKinds(ctx context.Context, cfg PostConfig, kinds []string, label string, endpoint func(string) string) (int64, error) {
+	total, err := CountLines(cfg.Dir, kinds)
+	if err != nil {
+		return 0, err
+	}
+	var meter *progress.Meter
+	if cfg.Progress != nil {
+		meter = progress.Start(cfg.Progress, progress.Config{Label: label, Total: total, Unit: "requests"})
+		defer meter.Done()
+	}
+	var posted int64
+	for _, kind := range kinds {
+		n, err := postFile(ctx, cfg, kind, endpoint(kind), meter)
+		posted += n
+		if err != nil {
+			return posted, err
+		}
+	}
+	return posted, nil
+}
+
+func postDefaults(cfg PostConfig) PostConfig {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8
 	}
@@ -51,24 +95,7 @@ func Post(ctx context.Context, cfg PostConfig) (int64, error) {
 		cfg.Client = &http.Client{Timeout: 30 * time.Second}
 	}
 	cfg.URL = strings.TrimSuffix(cfg.URL, "/")
-	total, err := countLines(cfg.Dir)
-	if err != nil {
-		return 0, err
-	}
-	var meter *progress.Meter
-	if cfg.Progress != nil {
-		meter = progress.Start(cfg.Progress, progress.Config{Label: "posting", Total: total, Unit: "requests"})
-		defer meter.Done()
-	}
-	var posted int64
-	for _, kind := range Kinds {
-		n, err := postFile(ctx, cfg, kind, meter)
-		posted += n
-		if err != nil {
-			return posted, err
-		}
-	}
-	return posted, nil
+	return cfg
 }
 
 // job is one line to post.
@@ -80,7 +107,7 @@ type job struct {
 
 // postFile posts one kind's file and waits for every line of it, so that the next
 // kind can refer to it.
-func postFile(ctx context.Context, cfg PostConfig, kind string, meter *progress.Meter) (int64, error) {
+func postFile(ctx context.Context, cfg PostConfig, kind, endpoint string, meter *progress.Meter) (int64, error) {
 	path := filepath.Join(cfg.Dir, FileName(kind))
 	f, err := os.Open(path)
 	if err != nil {
@@ -103,7 +130,7 @@ func postFile(ctx context.Context, cfg PostConfig, kind string, meter *progress.
 				if ctx.Err() != nil {
 					continue // drain after a failure
 				}
-				if err := postLine(ctx, cfg, kind, j); err != nil {
+				if err := postLine(ctx, cfg, kind, endpoint, j); err != nil {
 					cancel(fmt.Errorf("%s:%d: %w", path, j.n, err))
 					continue
 				}
@@ -129,8 +156,14 @@ func postFile(ctx context.Context, cfg PostConfig, kind string, meter *progress.
 				ID        string `json:"id"`
 				PatientID string `json:"patient_id"`
 			}
-			if err := json.Unmarshal(sc.Bytes(), &keys); err != nil || keys.ID == "" {
-				return fmt.Errorf("%s:%d: not a generated line (a JSON object with an id)", path, n)
+			if err := json.Unmarshal(sc.Bytes(), &keys); err != nil || keys.ID == "" && keys.PatientID == "" {
+				return fmt.Errorf("%s:%d: not a generated line (a JSON object with an id or a patient_id)", path, n)
+			}
+			if keys.ID == "" {
+				// A thread import has no id of its own: the line, deterministic by
+				// seed, is its identity.
+				sum := sha256.Sum256(sc.Bytes())
+				keys.ID = kind + "-" + hex.EncodeToString(sum[:16])
 			}
 			// Directory lines (no patient) go in file order on one worker: they may
 			// refer to each other (an organization part of another).
@@ -158,7 +191,7 @@ func postFile(ctx context.Context, cfg PostConfig, kind string, meter *progress.
 var errRefused = errors.New("refused")
 
 // postLine posts one line, retrying 5xx, 429 and network errors with backoff.
-func postLine(ctx context.Context, cfg PostConfig, kind string, j job) error {
+func postLine(ctx context.Context, cfg PostConfig, kind, endpoint string, j job) error {
 	wait := cfg.Backoff
 	var last error
 	for attempt := 1; attempt <= cfg.MaxAttempts; attempt++ {
@@ -170,13 +203,14 @@ func postLine(ctx context.Context, cfg PostConfig, kind string, j job) error {
 			}
 			wait = min(2*wait, 5*time.Second)
 		}
-		status, body, err := send(ctx, cfg, kind, j)
+		status, body, err := send(ctx, cfg, endpoint, j)
 		switch {
 		case err != nil:
 			last = err
 		case status < 300:
 			return nil
-		case status == http.StatusTooManyRequests || status >= 500:
+		case status == http.StatusTooManyRequests || status >= 500,
+			status == http.StatusUnprocessableEntity && cfg.RetryUnknownPatient:
 			last = fmt.Errorf("POST %s: status %d", kind, status)
 		default:
 			return fmt.Errorf("%w: POST %s: status %d: %s", errRefused, kind, status, bytes.TrimSpace(body))
@@ -188,8 +222,8 @@ func postLine(ctx context.Context, cfg PostConfig, kind string, j job) error {
 	return fmt.Errorf("after %d attempts: %w", cfg.MaxAttempts, last)
 }
 
-func send(ctx context.Context, cfg PostConfig, kind string, j job) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL+"/v1/"+kind, bytes.NewReader(j.line))
+func send(ctx context.Context, cfg PostConfig, endpoint string, j job) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(j.line))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -207,11 +241,11 @@ func send(ctx context.Context, cfg PostConfig, kind string, j job) (int, []byte,
 	return resp.StatusCode, body, err
 }
 
-// countLines counts the lines of every kind's file in dir.
-func countLines(dir string) (int64, error) {
+// CountLines counts the lines of each of kinds' files in dir.
+func CountLines(dir string, kinds []string) (int64, error) {
 	var total int64
 	buf := make([]byte, 256<<10)
-	for _, kind := range Kinds {
+	for _, kind := range kinds {
 		f, err := os.Open(filepath.Join(dir, FileName(kind)))
 		if err != nil {
 			return 0, fmt.Errorf("post: %w", err)
