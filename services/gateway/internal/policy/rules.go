@@ -167,6 +167,9 @@ func Rules() []Rule {
 		"vdt", "pghd", "registry-submissions", "registry-engagements", "consents", "shared-records", "attestations"} {
 		add(kind(path, true, true)...)
 	}
+	// Payment inputs (discharges, allowed charges, CAH costs …) are an entity's figures
+	// from its cost report and claims, entered by its integrations; no patient in them.
+	add(kind("payment-inputs", false, true)...)
 	add(kind("prescriptions", true, true, "query-formulary", "transmit")...)
 	add(kind("transitions", true, true, "summarize", "transmit", "confirm-receipt", "receive", "request", "incorporate")...)
 	add(kind("orders", true, false)...)

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,10 +48,38 @@ func newDemoLoad(getenv func(string) string) (*demoLoad, error) {
 			return nil, fmt.Errorf("ATTEST_DEMO_PATIENTS: want a positive number of patients, got %q", v)
 		}
 	}
-	// The last full calendar year: every measure's period is over, so the numbers are final.
+	// The year up to today, so the console's defaults (this year, the last twelve weeks,
+	// last week's visits in the worklists, the forecast) all show data. The moment is
+	// kept beside the data so that a load resumed on a later day generates the same lines.
+	until, err := demoUntil(filepath.Join(env.DataDir, "demo-until"), time.Now())
+	if err != nil {
+		return nil, err
+	}
 	d.cfg = &demo.Config{Token: gateway.DemoServiceToken, Seed: 1, Patients: patients,
-		Year: time.Now().Year() - 1, Dir: dir}
+		Until: until, Year: until.Year(), Dir: dir}
 	return d, nil
+}
+
+// demoUntil is the moment the demo's year ends: the one recorded in path by an earlier
+// start, else now (recorded).
+func demoUntil(path string, now time.Time) (time.Time, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
+		if err != nil {
+			return time.Time{}, fmt.Errorf("demo: %s: %w", path, err)
+		}
+		return t, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return time.Time{}, fmt.Errorf("demo: %w", err)
+	}
+	now = now.UTC().Truncate(time.Minute)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return time.Time{}, fmt.Errorf("demo: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(now.Format(time.RFC3339)+"\n"), 0o600); err != nil {
+		return time.Time{}, fmt.Errorf("demo: %w", err)
+	}
+	return now, nil
 }
 
 // start loads the demo in the background; its progress and outcome go to out.
@@ -58,8 +89,8 @@ func (d *demoLoad) start(ctx context.Context, addr string, out io.Writer) {
 	}
 	cfg := *d.cfg
 	cfg.URL, cfg.Progress = "http://"+addr, out
-	fmt.Fprintf(out, "  loading the demo health system (%d patients, %d) through the import API; ATTEST_DEMO=off skips it\n",
-		cfg.Patients, cfg.Year)
+	fmt.Fprintf(out, "  loading the demo health system (%d patients, the year to %s) through the import API; ATTEST_DEMO=off skips it\n",
+		cfg.Patients, cfg.Until.Format(time.DateOnly))
 	d.wg.Go(func() {
 		s, err := demo.Load(ctx, cfg)
 		switch {

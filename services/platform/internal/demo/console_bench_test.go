@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -111,7 +110,7 @@ func BenchmarkConsoleDemo(b *testing.B) {
 	for _, pg := range pages {
 		b.Run("page="+pg.name, func(b *testing.B) {
 			var ds []time.Duration
-			cpu0 := cpuTime(b)
+			cpu0 := cpuTime()
 			for b.Loop() {
 				d, err := get(hc, p.URL+pg.path, pg.cookie)
 				if err != nil {
@@ -121,7 +120,7 @@ func BenchmarkConsoleDemo(b *testing.B) {
 			}
 			b.ReportMetric(ms(quantile(ds, 0.5)), "p50-ms")
 			b.ReportMetric(ms(quantile(ds, 0.99)), "p99-ms")
-			b.ReportMetric(ms(cpuTime(b)-cpu0)/float64(len(ds)), "cpu-ms/page")
+			b.ReportMetric(ms(cpuTime()-cpu0)/float64(len(ds)), "cpu-ms/page")
 		})
 	}
 
@@ -131,7 +130,7 @@ func BenchmarkConsoleDemo(b *testing.B) {
 		var mu sync.Mutex
 		var ds []time.Duration
 		var failures []error
-		cpu0 := cpuTime(b)
+		cpu0 := cpuTime()
 		for b.Loop() {
 			var wg sync.WaitGroup
 			for _, u := range users {
@@ -153,7 +152,7 @@ func BenchmarkConsoleDemo(b *testing.B) {
 		b.ReportMetric(ms(quantile(ds, 0.5)), "p50-ms")
 		b.ReportMetric(ms(quantile(ds, 0.99)), "p99-ms")
 		b.ReportMetric(float64(len(ds))/b.Elapsed().Seconds(), "pages/s")
-		b.ReportMetric(ms(cpuTime(b)-cpu0)/float64(len(ds)), "cpu-ms/page")
+		b.ReportMetric(ms(cpuTime()-cpu0)/float64(len(ds)), "cpu-ms/page")
 	})
 }
 
@@ -324,14 +323,6 @@ func get(hc *http.Client, u, cookie string) (time.Duration, error) {
 }
 
 // cpuTime is the process's user + system CPU time so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func quantile(d []time.Duration, q float64) time.Duration {
 	if len(d) == 0 {
 		return 0

@@ -33,6 +33,7 @@ type Config struct {
 	Seed     uint64        // the generator's seed
 	Patients int           // how many patients
 	Year     int           // the calendar year of activity
+	Until    time.Time     // if set, instead of Year: the 365 days before it (see generate.Config)
 	Dir      string        // where the generated files are written (replaced)
 	Progress io.Writer     // where progress is reported; none when nil
 	Client   *http.Client  // default: a client with a 5-minute timeout
@@ -269,7 +270,7 @@ func generateInto(ctx context.Context, cfg Config) (int64, error) {
 		return 0, errors.Join(err, d.Close())
 	}
 	n, err := generate.Generate(ctx, generate.Config{Seed: cfg.Seed, Patients: cfg.Patients, Year: cfg.Year,
-		Rates: generate.DefaultRates()}, d, nil)
+		Until: cfg.Until, Rates: generate.DefaultRates()}, d, nil)
 	return n, errors.Join(err, d.Close())
 }
 

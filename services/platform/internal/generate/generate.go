@@ -34,7 +34,12 @@ type Config struct {
 	Seed     uint64 // the same seed gives byte-identical output
 	Patients int    // how many patients
 	Year     int    // the calendar year of activity, e.g. 2025
-	Rates    Rates  // how often things happen; all zero means DefaultRates
+	// Until, when set, replaces Year: the activity fills the 365 days before this
+	// day (its date in UTC; nothing on or after it). A demo uses it so the year so far
+	// (forecasts), the last weeks (live KPIs) and last week's visits (worklists) all
+	// hold data on the day the platform starts.
+	Until time.Time
+	Rates Rates // how often things happen; all zero means DefaultRates
 }
 
 // Rates are the average frequencies of activity. Per-visit rates apply to every
@@ -84,15 +89,19 @@ func Generate(ctx context.Context, cfg Config, out Output, m *progress.Meter) (i
 	if cfg.Patients < 1 {
 		return 0, errors.New("generate: patients must be at least 1")
 	}
+	start, end := time.Date(cfg.Year, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(cfg.Year+1, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !cfg.Until.IsZero() {
+		y, m, d := cfg.Until.UTC().Date()
+		end = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		start, cfg.Year = end.AddDate(0, 0, -365), y
+	}
 	if cfg.Year < 1900 || cfg.Year > 9000 {
 		return 0, fmt.Errorf("generate: year %d out of range", cfg.Year)
 	}
 	if cfg.Rates == (Rates{}) {
 		cfg.Rates = DefaultRates()
 	}
-	g := &generator{cfg: cfg,
-		start: time.Date(cfg.Year, 1, 1, 0, 0, 0, 0, time.UTC),
-		end:   time.Date(cfg.Year+1, 1, 1, 0, 0, 0, 0, time.UTC)}
+	g := &generator{cfg: cfg, start: start, end: end}
 	dir := &part{}
 	g = g.stream(dir, 0) // the directory stream; the patients' streams copy what it draws
 	if err := g.directory(); err != nil {
@@ -543,6 +552,14 @@ func (g *generator) accessDelay(available time.Time, q float64) time.Time {
 		return addBusinessDays(available, g.rnd.IntN(4)).Add(g.minutes(0, 120))
 	}
 	return addBusinessDays(available, 5+g.rnd.IntN(26))
+}
+
+// done reports whether something due at t has happened by the time the data is
+// generated for: always for a past calendar year (its follow-ups spill into the next
+// year, as they would), and only before Until otherwise — a result not yet issued,
+// access not yet given, a patient still admitted are simply not there yet.
+func (g *generator) done(t time.Time) bool {
+	return g.cfg.Until.IsZero() || t.Before(g.cfg.Until)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -313,3 +313,49 @@ func cpuTime(b *testing.B) time.Duration {
 type discard struct{}
 
 func (discard) Lines(string, []byte) error { return nil }
+
+// TestUntilWritesNothingAfterIt: with Until, the year ends at that moment — every
+// timestamp in every line is before it (results not yet issued, access not yet given
+// and patients still admitted are left out), and visits reach the last days before it.
+func TestUntilWritesNothingAfterIt(t *testing.T) {
+	until := time.Date(2026, 3, 18, 15, 30, 0, 0, time.UTC)
+	m := generated(t, generate.Config{Seed: 3, Patients: 400, Until: until})
+	var latest time.Time
+	var walk func(kind string, v any)
+	walk = func(kind string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for _, y := range x {
+				walk(kind, y)
+			}
+		case []any:
+			for _, y := range x {
+				walk(kind, y)
+			}
+		case string:
+			ts, err := time.Parse(time.RFC3339Nano, x)
+			if err != nil {
+				return
+			}
+			if !ts.Before(until) {
+				t.Errorf("%s: %s is not before %s", kind, x, until.Format(time.RFC3339))
+			}
+			if kind == "encounters" && ts.After(latest) {
+				latest = ts
+			}
+		}
+	}
+	for _, kind := range generate.AllKinds {
+		for _, line := range m.decode(t, kind) {
+			walk(kind, line)
+		}
+	}
+	if until.Sub(latest) > 7*24*time.Hour {
+		t.Errorf("the last encounter is at %s, more than a week before %s", latest, until)
+	}
+	// Without Until the calendar year's follow-ups spill into the next year, as before.
+	if _, err := generate.Generate(context.Background(), generate.Config{Seed: 3, Patients: 10, Until: until, Year: 1},
+		memory{}, nil); err != nil {
+		t.Errorf("Until replaces Year: %v", err)
+	}
+}

@@ -40,9 +40,11 @@ func (p *patientGen) visit(start time.Time, first, newPatient bool) error {
 		return err
 	}
 	available := enc.End.Add(g.minutes(10, 600))
-	if err := g.emit("availabilities", availability{ID: p.next("a"), PatientID: p.id, Kind: contract.AvailableEncounter,
-		Available: available, EncounterID: enc.ID, NPI: d.npi, TIN: c.tin}); err != nil {
-		return err
+	if g.done(available) {
+		if err := g.emit("availabilities", availability{ID: p.next("a"), PatientID: p.id, Kind: contract.AvailableEncounter,
+			Available: available, EncounterID: enc.ID, NPI: d.npi, TIN: c.tin}); err != nil {
+			return err
+		}
 	}
 	if first && !p.access {
 		p.access = true
@@ -199,6 +201,9 @@ func (p *patientGen) stay(class string) error {
 	}
 	enc := encounter{ID: p.next("e"), PatientID: p.id, Class: class, Start: start, End: ptr(start.Add(length)),
 		CCN: h.ccn, LocationID: loc}
+	if !g.done(*enc.End) {
+		return nil // still admitted: its record is written at discharge
+	}
 	if err := g.emit("encounters", enc); err != nil {
 		return err
 	}
@@ -207,9 +212,11 @@ func (p *patientGen) stay(class string) error {
 		kind = contract.AvailableDischarge
 	}
 	available := enc.End.Add(g.minutes(0, 240))
-	if err := g.emit("availabilities", availability{ID: p.next("a"), PatientID: p.id, Kind: kind,
-		Available: available, EncounterID: enc.ID, CCN: h.ccn}); err != nil {
-		return err
+	if g.done(available) {
+		if err := g.emit("availabilities", availability{ID: p.next("a"), PatientID: p.id, Kind: kind,
+			Available: available, EncounterID: enc.ID, CCN: h.ccn}); err != nil {
+			return err
+		}
 	}
 	hospital := contract.Party{NPI: d.npi, CCN: h.ccn}
 	if err := p.grant(available, q, enc.ID, contract.Party{CCN: h.ccn}); err != nil {
@@ -232,6 +239,9 @@ func (p *patientGen) stay(class string) error {
 func (p *patientGen) grant(available time.Time, q float64, encounterID string, by contract.Party) error {
 	g := p.g
 	granted := g.accessDelay(available, q)
+	if !g.done(granted) {
+		return nil // access not given yet: the worklists' patients
+	}
 	kinds := []string{contract.AccessVDT}
 	if g.chance(0.5) {
 		kinds = append(kinds, contract.AccessAPI)
@@ -250,6 +260,9 @@ func (p *patientGen) grant(available time.Time, q float64, encounterID string, b
 	action, app := pick(g, []string{contract.VDTView, contract.VDTView, contract.VDTDownload, contract.VDTTransmit}), ""
 	if len(kinds) > 1 && g.chance(0.3) {
 		action, app = contract.VDTAPI, "app-"+strconv.Itoa(1+g.rnd.IntN(5))
+	}
+	if !g.done(occurred) {
+		return nil
 	}
 	return g.emit("vdt", vdt{ID: p.next("v"), PatientID: p.id, Action: action, Actor: contract.ActorPatient,
 		Occurred: occurred, AppID: app})
@@ -312,6 +325,9 @@ func (p *patientGen) labOrder(enc encounter, q float64, d *doctor, tin string) e
 	effective := o.Ordered.Add(g.minutes(30, 240))
 	issued := effective.Add(g.minutes(60, 48*60))
 	value := lab.low + (lab.high-lab.low)*g.rnd.Float64()
+	if !g.done(issued) {
+		return nil // not resulted yet
+	}
 	r := result{ID: p.next("r"), PatientID: p.id, Code: o.Code, Category: contract.ResultCategoryLaboratory,
 		Status: "final", Effective: effective, Issued: issued, OrderID: o.ID, NPI: d.npi, EncounterID: enc.ID,
 		Value: quantity{Value: float64(int(value*10)) / 10, Unit: lab.unit}}
@@ -346,8 +362,16 @@ func (p *patientGen) transitionOut(enc encounter, q float64, kind string, sender
 			if g.chance(0.8) {
 				t.ReceiptConfirmed = ptr(t.Sent.Add(g.minutes(1, 600)))
 			}
+			if !g.done(*t.Sent) {
+				t.Sent, t.Transport, t.ReceiptConfirmed = nil, "", nil
+			} else if t.ReceiptConfirmed != nil && !g.done(*t.ReceiptConfirmed) {
+				t.ReceiptConfirmed = nil
+			}
 		case g.chance(0.5):
 			t.Sent, t.Transport = ptr(t.SummaryCreated.Add(g.minutes(1, 2*24*60))), contract.TransportFax
+			if !g.done(*t.Sent) {
+				t.Sent, t.Transport = nil, ""
+			}
 		}
 	}
 	return g.emit("transitions", t)
