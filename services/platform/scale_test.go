@@ -73,7 +73,7 @@ func TestScaleOut(t *testing.T) {
 		waitCount(t, bases["reporting"][0], patients)
 		shared := true
 		for _, base := range bases["metrics"] {
-			shared = shared && processed(t, base, "metrics.records") > 0
+			shared = shared && processed(t, base, "metrics.measures") > 0
 		}
 		if shared {
 			break
