@@ -99,13 +99,15 @@ func (c *Console) engagement(r *http.Request) (engagementPage, int) {
 		mine = func(row KPIRow) bool {
 			switch {
 			case row.Clinic != "":
-				return visible(clinicEntity(row.Clinic))
+				// Messaging's care-team pools are named by their organization, which
+				// is what an administrator's clinics are; groups and hospitals by TIN/CCN.
+				return slices.Contains(own, row.Clinic) || visible(clinicEntity(row.Clinic))
 			case row.Clinician != "":
 				return visible("npi:" + row.Clinician)
 			}
 			return false
 		}
-		if p.Clinic != "" && !visible(clinicEntity(p.Clinic)) {
+		if p.Clinic != "" && !slices.Contains(own, p.Clinic) && !visible(clinicEntity(p.Clinic)) {
 			p.Problem = problemOf(errs.E(errs.Forbidden, "clinic %s is not one of yours", p.Clinic), "Engagement")
 			return p, http.StatusForbidden
 		}
@@ -163,6 +165,9 @@ func (c *Console) engagement(r *http.Request) (engagementPage, int) {
 		failed := make([]error, len(p.Clinics))
 		var wg sync.WaitGroup
 		for i, row := range p.Clinics {
+			if !reportingEntity(row.Clinic) {
+				continue // a messaging pool: it reports nothing
+			}
 			wg.Go(func() {
 				items[i], failed[i] = c.api.worklists(ctx, url.Values{"entity": {clinicEntity(row.Clinic)},
 					"program": {"mips-pi"}, "year": {year}, "page_size": {"25"}})
@@ -178,6 +183,23 @@ func (c *Console) engagement(r *http.Request) (engagementPage, int) {
 		}
 	}
 	return p, http.StatusOK
+}
+
+// reportingEntity reports whether a KPI clinic key names a reporting entity (a
+// group's TIN or a hospital's CCN) rather than messaging's organization pool.
+func reportingEntity(clinic string) bool {
+	if kind, _, ok := strings.Cut(clinic, ":"); ok {
+		return kind == "tin" || kind == "ccn"
+	}
+	if len(clinic) != 9 && len(clinic) != 6 {
+		return false
+	}
+	for _, r := range clinic {
+		if (r < '0' || r > '9') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // clinicEntity is the reporting entity a KPI clinic key names: "tin:…" or "ccn:…"

@@ -199,6 +199,10 @@ func TestEngagementScope(t *testing.T) {
 		{"clinic": "tin:111111111", "clinician": "1234567893", "access_provisioned": 5},
 		{"clinic": "tin:222222222", "clinician": "1679576722", "access_provisioned": 6},
 		{"clinician": "1245319599", "access_provisioned": 7}, // no clinic: its NPI's clinics decide
+		// Messaging's care-team pools are named by organization: the administrator's own
+		// is theirs (and asks reporting for no worklist), another's is not.
+		{"clinic": "north", "messages_received": 11, "week": "2025-03-03"},
+		{"clinic": "south", "messages_received": 13, "week": "2025-03-03"},
 	}}
 	c := newConsole(t, fakeAPI{"metrics/v1/kpis": kpis})
 	admin := principal.Principal{Kind: principal.ClinicAdmin, ID: "u-2", Clinics: []string{"north"}}
@@ -210,8 +214,8 @@ func TestEngagementScope(t *testing.T) {
 		want   []string
 		reject []string
 	}{
-		{"admin sees their clinic", admin, "/engagement", 200, []string{"tin:111111111", "in your clinics", "1234567893"},
-			[]string{"tin:222222222", "1679576722", "1245319599"}},
+		{"admin sees their clinic", admin, "/engagement", 200, []string{"tin:111111111", "in your clinics", "1234567893", ">north<"},
+			[]string{"tin:222222222", "1679576722", "1245319599", ">south<"}},
 		{"admin refused another clinic", admin, "/engagement?clinic=tin:222222222", 403, []string{"not one of yours"}, []string{"portal_users"}},
 		{"officer sees every clinic", officer, "/engagement", 200, []string{"tin:111111111", "tin:222222222", "Portal users per week"}, nil},
 		{"bad date", officer, "/engagement?from=soon", 400, []string{"<code>from</code>"}, nil},

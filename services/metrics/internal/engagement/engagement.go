@@ -299,7 +299,7 @@ func (k *Keeper) apply(ctx context.Context, tx *store.Tx, e event.Event) ([]item
 			return nil, err
 		}
 		return k.replace(ctx, tx, []string{EducationProvided}, p.ProvisionID, item{kpi: EducationProvided, id: p.ProvisionID,
-			patient: p.PatientID, at: p.Provided, clinician: p.NPI})
+			patient: p.PatientID, at: p.Provided, clinic: clinicOf(p.TIN, p.CCN), clinician: p.NPI})
 	case contract.MaterialViewed:
 		var v contract.MaterialView
 		if err := decode(e, &v, &v.ProvisionID, &v.PatientID); err != nil {
