@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/attest-ehr/attest/libs/progress"
 	"github.com/attest-ehr/attest/services/platform/internal/generate"
@@ -23,6 +24,7 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	seed := fs.Uint64("seed", 1, "the same seed gives byte-identical output")
 	patients := fs.Int("patients", 20000, "how many patients")
 	year := fs.Int("year", 2025, "the calendar year of activity")
+	until := fs.String("until", "", "instead of --year: the 365 days before this date or RFC 3339 time (nothing dated after it), e.g. today's date")
 	dir := fs.String("out", "generated", "the directory the NDJSON files are written to")
 	rates := fs.String("rates", "", "rates to change, e.g. office=4,telehealth=0.2 (names: "+strings.Join(rateNames(), ", ")+")")
 	post := fs.String("post", "", "records' base URL to post the files to, e.g. http://localhost:8080/records (messages and education go to messaging and education beside it)")
@@ -38,6 +40,15 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("generate: --patients must be at least 1, got %d", *patients)
 	}
 	cfg := generate.Config{Seed: *seed, Patients: *patients, Year: *year, Rates: generate.DefaultRates()}
+	if *until != "" {
+		t, err := time.Parse(time.RFC3339, *until)
+		if err != nil {
+			if t, err = time.Parse(time.DateOnly, *until); err != nil {
+				return fmt.Errorf("generate: --until: want a date (2006-01-02) or an RFC 3339 time, got %q", *until)
+			}
+		}
+		cfg.Until = t
+	}
 	if err := parseRates(*rates, &cfg.Rates); err != nil {
 		return err
 	}
