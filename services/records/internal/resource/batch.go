@@ -195,17 +195,17 @@ func (s *Store) Batch(ctx context.Context, ws []Write, after func(tx *Tx, outs [
 
 // batch is the state of a Batch's transaction.
 type batch struct {
-	// known maps table+"\x00"+id to the subject of a row known to exist in the
+	// known maps a table's ID to the subject of a row known to exist in the
 	// transaction: looked up, prefetched or inserted by it.
-	known map[string]string
-	// keys maps table+"\x00"+key to the ID holding the natural key ("" when it was
-	// looked up and is free), for every key of the batch.
-	keys map[string]string
-	// looked holds the table+"\x00"+id looked up ahead: one not in known is not stored.
-	looked map[string]bool
+	known map[tableKey]string
+	// keys maps a table's natural key to the ID holding it ("" when it was looked up
+	// and is free), for every key of the batch.
+	keys map[tableKey]string
+	// looked holds the tables' IDs looked up ahead: one not in known is not stored.
+	looked map[tableKey]bool
 	// loaded keeps the resources loaded through the transaction (by the same key as
 	// known): a batch only creates, so they cannot change under it.
-	loaded map[string]any
+	loaded map[tableKey]any
 
 	rows    []row           // rows not yet written, in order
 	pending map[string]bool // the tables of rows
@@ -219,11 +219,15 @@ type row struct {
 }
 
 func newBatch() *batch {
-	return &batch{known: map[string]string{}, keys: map[string]string{}, looked: map[string]bool{}, loaded: map[string]any{},
-		pending: map[string]bool{}}
+	return &batch{known: map[tableKey]string{}, keys: map[tableKey]string{}, looked: map[tableKey]bool{},
+		loaded: map[tableKey]any{}, pending: map[string]bool{}}
 }
 
-func cacheKey(table, id string) string { return table + "\x00" + id }
+// tableKey is an ID or natural key of a table: a map key that costs no allocation
+// (a concatenated string did, for every look-up of a batch).
+type tableKey struct{ table, key string }
+
+func cacheKey(table, id string) tableKey { return tableKey{table, id} }
 
 // prefetch looks up, one query per table and chunk, which of ws's IDs and natural
 // keys are already stored.
