@@ -36,15 +36,16 @@ type kinds map[string]kindEntry
 
 type kindEntry struct {
 	table  string
-	keyOf  func(v any) string                   // the natural key of a *T of the kind
-	decode func([]byte) (resource.Write, error) // strictly, as the JSON API
+	keyOf  func(v any) string                      // the natural key of a *T of the kind
+	refsOf func(v any, ref func(table, id string)) // the references of a *T of the kind
+	decode func([]byte) (resource.Write, error)    // strictly, as the JSON API
 	// decodeChecked decodes JSON that jsonpass.Check accepted (see
 	// resource.Kind.DecodeWriteChecked); false: use decode.
 	decodeChecked func([]byte) (resource.Write, bool)
 }
 
 func entry[T any, P resource.Ptr[T]](k *resource.Kind[T, P]) kindEntry {
-	return kindEntry{table: k.Table, keyOf: k.KeyOf, decode: k.DecodeWrite, decodeChecked: k.DecodeWriteChecked}
+	return kindEntry{table: k.Table, keyOf: k.KeyOf, refsOf: k.RefsOf, decode: k.DecodeWrite, decodeChecked: k.DecodeWriteChecked}
 }
 
 // kindsOf lists every kind a bulk import may create. Orders are recorded as they were
@@ -164,7 +165,8 @@ func (d fhirDecoder) Decode(line []byte) (resource.Write, string, []fhir.Issue) 
 		return nil, w.Type, []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.CodeNotSupported,
 			Expression: w.Type, Diagnostics: "a bulk import does not create this kind of resource"}}
 	}
-	return &fhirWrite{codec: d.codec, w: w, table: k.table, key: k.keyOf(w.Value), also: d.codec.SharedTables(w)}, w.Type, nil
+	return &fhirWrite{codec: d.codec, w: w, table: k.table, key: k.keyOf(w.Value), refsOf: k.refsOf,
+		also: d.codec.SharedTables(w)}, w.Type, nil
 }
 
 // fhirWrite stores a decoded FHIR resource through the codec, so that it is stored
@@ -173,6 +175,7 @@ type fhirWrite struct {
 	codec      *fhir.Codec
 	w          fhir.Write
 	table, key string
+	refsOf     func(v any, ref func(table, id string))
 	also       []string // the tables of the other kinds of its FHIR type
 }
 
@@ -182,6 +185,8 @@ func (f *fhirWrite) Table() string        { return f.table }
 func (f *fhirWrite) Key() string          { return f.key }
 func (f *fhirWrite) Validate() error      { return nil } // Decode validated it
 func (f *fhirWrite) AlsoTables() []string { return f.also }
+
+func (f *fhirWrite) Refs(ref func(table, id string)) { f.refsOf(f.w.Value, ref) }
 
 func (f *fhirWrite) Create(ctx context.Context, tx *resource.Tx) (string, bool, error) {
 	stored, issues := f.codec.CreateUnanswered(ctx, tx, f.w) // the import answers with counts, not resources

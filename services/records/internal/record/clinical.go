@@ -318,6 +318,7 @@ func (s *Service) defineClinical() {
 		Subject: func(p *Problem) string { return p.PatientID }, SubjectField: "patient_id",
 		At:       func(p *Problem) time.Time { return p.Recorded },
 		Validate: (*Problem).validate,
+		Refs:     func(p *Problem, ref func(string, string)) { s.factRefs(p.PatientID, p.EncounterID, ref) },
 		Check: func(ctx context.Context, tx *resource.Tx, p *Problem) error {
 			return s.patientRefs(ctx, tx, p.PatientID, p.EncounterID)
 		},
@@ -333,6 +334,7 @@ func (s *Service) defineClinical() {
 		Subject: func(a *Allergy) string { return a.PatientID }, SubjectField: "patient_id",
 		At:       func(a *Allergy) time.Time { return a.Recorded },
 		Validate: (*Allergy).validate,
+		Refs:     func(a *Allergy, ref func(string, string)) { s.factRefs(a.PatientID, a.EncounterID, ref) },
 		Check: func(ctx context.Context, tx *resource.Tx, a *Allergy) error {
 			return s.patientRefs(ctx, tx, a.PatientID, a.EncounterID)
 		},
@@ -348,6 +350,7 @@ func (s *Service) defineClinical() {
 		Subject: func(m *Medication) string { return m.PatientID }, SubjectField: "patient_id",
 		At:       func(m *Medication) time.Time { return m.Recorded },
 		Validate: (*Medication).validate,
+		Refs:     func(m *Medication, ref func(string, string)) { s.factRefs(m.PatientID, m.EncounterID, ref) },
 		Check: func(ctx context.Context, tx *resource.Tx, m *Medication) error {
 			return s.patientRefs(ctx, tx, m.PatientID, m.EncounterID)
 		},
@@ -363,6 +366,10 @@ func (s *Service) defineClinical() {
 		Subject: func(r *Result) string { return r.PatientID }, SubjectField: "patient_id",
 		At:       func(r *Result) time.Time { return r.Issued },
 		Validate: (*Result).validate,
+		Refs: func(r *Result, ref func(string, string)) {
+			s.factRefs(r.PatientID, r.EncounterID, ref)
+			ref(s.Orders.Table, r.OrderID)
+		},
 		Check: func(ctx context.Context, tx *resource.Tx, r *Result) error {
 			return first(
 				s.patientRefs(ctx, tx, r.PatientID, r.EncounterID),
@@ -382,6 +389,7 @@ func (s *Service) defineClinical() {
 		Subject: func(v *VitalSign) string { return v.PatientID }, SubjectField: "patient_id",
 		At:       func(v *VitalSign) time.Time { return v.Effective },
 		Validate: (*VitalSign).validate,
+		Refs:     func(v *VitalSign, ref func(string, string)) { s.factRefs(v.PatientID, v.EncounterID, ref) },
 		Check:    s.checkVitalSign,
 		Payload:  func(v *VitalSign) any { return v.contract() },
 		Ref:      func(v *VitalSign) any { return contract.VitalSignRef{VitalSignID: v.ID, PatientID: v.PatientID} },
@@ -392,6 +400,7 @@ func (s *Service) defineClinical() {
 		Subject: func(m *SmokingStatus) string { return m.PatientID }, SubjectField: "patient_id",
 		At:       func(m *SmokingStatus) time.Time { return m.Effective },
 		Validate: (*SmokingStatus).validate,
+		Refs:     func(m *SmokingStatus, ref func(string, string)) { s.factRefs(m.PatientID, m.EncounterID, ref) },
 		Check: func(ctx context.Context, tx *resource.Tx, m *SmokingStatus) error {
 			return s.patientRefs(ctx, tx, m.PatientID, m.EncounterID)
 		},

@@ -77,8 +77,12 @@ func (s *Service) defineEncounters() {
 		Subject: func(e *Encounter) string { return e.PatientID }, SubjectField: "patient_id",
 		At:       func(e *Encounter) time.Time { return e.Start },
 		Validate: (*Encounter).validate,
-		Check:    s.checkEncounter,
-		Payload:  func(e *Encounter) any { return e.contract() },
+		Refs: func(e *Encounter, ref func(string, string)) {
+			ref(s.Patients.Table, e.PatientID)
+			ref(s.Locations.Table, e.LocationID)
+		},
+		Check:   s.checkEncounter,
+		Payload: func(e *Encounter) any { return e.contract() },
 		Ref: func(e *Encounter) any {
 			return contract.EncounterRef{EncounterID: e.ID, PatientID: e.PatientID}
 		},

@@ -94,6 +94,10 @@ func (s *Service) defineOrders() {
 		Subject: func(o *Order) string { return o.PatientID }, SubjectField: "patient_id",
 		At:       func(o *Order) time.Time { return o.Ordered },
 		Validate: (*Order).validate,
+		Refs: func(o *Order, ref func(string, string)) {
+			s.factRefs(o.PatientID, o.EncounterID, ref)
+			ref(s.SharedRecords.Table, o.DuplicateOf)
+		},
 		Check: func(ctx context.Context, tx *resource.Tx, o *Order) error {
 			return first(
 				s.patientRefs(ctx, tx, o.PatientID, o.EncounterID),

@@ -162,6 +162,7 @@ func (s *Service) definePatients() {
 		Subject: func(p *Patient) string { return p.ID },
 		Key:     func(p *Patient) string { return p.MRN.System + "|" + p.MRN.Value.Reveal() }, KeyField: "mrn",
 		Validate: (*Patient).validate,
+		Refs:     func(p *Patient, ref func(string, string)) { ref(s.Organizations.Table, p.OrganizationID) },
 		Check: func(ctx context.Context, tx *resource.Tx, p *Patient) error {
 			return s.Organizations.Require(ctx, tx, "organization_id", p.OrganizationID, "")
 		},
@@ -197,6 +198,13 @@ func (s *Service) deletePatientFacts(ctx context.Context, tx *resource.Tx, p *Pa
 // requirePatient checks that a patient's fact names a stored patient.
 func (s *Service) requirePatient(ctx context.Context, tx *resource.Tx, patientID string) error {
 	return s.Patients.Require(ctx, tx, "patient_id", patientID, "")
+}
+
+// factRefs lists what patientRefs looks up, for a batch to look it up ahead
+// (resource.Def.Refs).
+func (s *Service) factRefs(patientID, encounterID string, ref func(table, id string)) {
+	ref(s.Patients.Table, patientID)
+	ref(s.Encounters.Table, encounterID)
 }
 
 // patientRefs checks a patient's fact's references: the patient, and the encounter it

@@ -132,6 +132,13 @@ func (s *Service) definePrescribing() {
 		Subject: func(p *Prescription) string { return p.PatientID }, SubjectField: "patient_id",
 		At:       func(p *Prescription) time.Time { return p.Written },
 		Validate: (*Prescription).validate,
+		Refs: func(p *Prescription, ref func(string, string)) {
+			s.factRefs(p.PatientID, p.EncounterID, ref)
+			ref(s.Prescriptions.Table, p.ReplacesID)
+			if p.Transmission != nil {
+				ref(s.Organizations.Table, p.Transmission.PharmacyID)
+			}
+		},
 		Check: func(ctx context.Context, tx *resource.Tx, p *Prescription) error {
 			if p.ReplacesID != "" && p.ReplacesID == p.ID {
 				return invalid("replaces_id", "a prescription cannot replace itself")

@@ -48,6 +48,12 @@ type AheadAlso interface {
 	AlsoTables() []string
 }
 
+// AheadRefs is a Write whose resource refers to stored resources by ID (Def.Refs):
+// Batch looks them up with its other look-ups ahead.
+type AheadRefs interface {
+	Refs(ref func(table, id string))
+}
+
 // Write wraps v as a Write of this kind.
 func (k *Kind[T, P]) Write(v T) Write { return &write[T, P]{k: k, v: v} }
 
@@ -86,6 +92,14 @@ func (k *Kind[T, P]) KeyOf(v any) string {
 	return k.key(t)
 }
 
+// RefsOf calls ref with the references of v, a *T of this kind (Def.Refs): for an
+// AheadRefs of a value held as any.
+func (k *Kind[T, P]) RefsOf(v any, ref func(table, id string)) {
+	if t, ok := v.(*T); ok && t != nil && k.Def.Refs != nil {
+		k.Def.Refs(t, ref)
+	}
+}
+
 type write[T any, P Ptr[T]] struct {
 	k         *Kind[T, P]
 	v         T
@@ -96,6 +110,12 @@ func (w *write[T, P]) Kind() string  { return w.k.Path }
 func (w *write[T, P]) ID() string    { return P(&w.v).meta().ID }
 func (w *write[T, P]) Table() string { return w.k.Table }
 func (w *write[T, P]) Key() string   { return w.k.key(&w.v) }
+
+func (w *write[T, P]) Refs(ref func(table, id string)) {
+	if w.k.Def.Refs != nil {
+		w.k.Def.Refs(&w.v, ref)
+	}
+}
 
 func (w *write[T, P]) Validate() error {
 	err := w.k.validate(&w.v)
@@ -125,8 +145,9 @@ type Outcome struct {
 // the writes are done, with their outcomes: a bulk import records its progress there,
 // so progress and resources commit together.
 //
-// It is Create made fast for many resources: the IDs and natural keys of ws are looked
-// up in one query per table, references found once are not looked up again, and rows
+// It is Create made fast for many resources: the IDs, natural keys and references
+// (Def.Refs) of ws are looked up in one query per table, references found once are not
+// looked up again, and rows
 // and events are written with multi-row INSERTs. A database failure (not a refusal)
 // fails the whole batch: nothing is written, and the caller may retry the writes one
 // per batch to find the one at fault.
@@ -174,17 +195,17 @@ func (s *Store) Batch(ctx context.Context, ws []Write, after func(tx *Tx, outs [
 
 // batch is the state of a Batch's transaction.
 type batch struct {
-	// known maps table+"\x00"+id to the subject of a row known to exist in the
+	// known maps a table's ID to the subject of a row known to exist in the
 	// transaction: looked up, prefetched or inserted by it.
-	known map[string]string
-	// keys maps table+"\x00"+key to the ID holding the natural key ("" when it was
-	// looked up and is free), for every key of the batch.
-	keys map[string]string
-	// looked holds the table+"\x00"+id looked up ahead: one not in known is not stored.
-	looked map[string]bool
+	known map[tableKey]string
+	// keys maps a table's natural key to the ID holding it ("" when it was looked up
+	// and is free), for every key of the batch.
+	keys map[tableKey]string
+	// looked holds the tables' IDs looked up ahead: one not in known is not stored.
+	looked map[tableKey]bool
 	// loaded keeps the resources loaded through the transaction (by the same key as
 	// known): a batch only creates, so they cannot change under it.
-	loaded map[string]any
+	loaded map[tableKey]any
 
 	rows    []row           // rows not yet written, in order
 	pending map[string]bool // the tables of rows
@@ -198,32 +219,41 @@ type row struct {
 }
 
 func newBatch() *batch {
-	return &batch{known: map[string]string{}, keys: map[string]string{}, looked: map[string]bool{}, loaded: map[string]any{},
-		pending: map[string]bool{}}
+	return &batch{known: map[tableKey]string{}, keys: map[tableKey]string{}, looked: map[tableKey]bool{},
+		loaded: map[tableKey]any{}, pending: map[string]bool{}}
 }
 
-func cacheKey(table, id string) string { return table + "\x00" + id }
+// tableKey is an ID or natural key of a table: a map key that costs no allocation
+// (a concatenated string did, for every look-up of a batch).
+type tableKey struct{ table, key string }
+
+func cacheKey(table, id string) tableKey { return tableKey{table, id} }
 
 // prefetch looks up, one query per table and chunk, which of ws's IDs and natural
 // keys are already stored.
 func (b *batch) prefetch(ctx context.Context, tx *store.Tx, ws []Write) error {
 	ids, keys := map[string][]string{}, map[string][]string{}
+	lookUp := func(table, id string) {
+		if id != "" && !b.looked[cacheKey(table, id)] {
+			ids[table] = append(ids[table], id)
+			b.looked[cacheKey(table, id)] = true
+		}
+	}
 	for _, w := range ws {
+		if r, ok := w.(AheadRefs); ok {
+			// A reference to a resource the batch creates is looked up too (not
+			// stored yet); its insert then records it as known, as for any ID.
+			r.Refs(lookUp)
+		}
 		a, ok := w.(Ahead)
 		if !ok {
 			continue
 		}
 		table := a.Table()
-		if id := w.ID(); id != "" && !b.looked[cacheKey(table, id)] {
-			ids[table] = append(ids[table], id)
-			b.looked[cacheKey(table, id)] = true
-		}
+		lookUp(table, w.ID())
 		if also, ok := w.(AheadAlso); ok && w.ID() != "" {
 			for _, t := range also.AlsoTables() {
-				if id := w.ID(); !b.looked[cacheKey(t, id)] {
-					ids[t] = append(ids[t], id)
-					b.looked[cacheKey(t, id)] = true
-				}
+				lookUp(t, w.ID())
 			}
 		}
 		if k := a.Key(); k != "" {

@@ -14,15 +14,27 @@ import (
 
 // TestBatch stores writes as Create would, each refused or stored on its own, in one
 // transaction: against stored state and the writes before it in the batch.
+// With refsAhead, the replies' references are looked up before the writes (Def.Refs)
+// and Require answers from those look-ups: the verdicts must not change.
 func TestBatch(t *testing.T) {
+	for _, refsAhead := range []bool{false, true} {
+		t.Run(map[bool]string{false: "refs looked up one by one", true: "refs looked up ahead"}[refsAhead], func(t *testing.T) {
+			testBatch(t, refsAhead)
+		})
+	}
+}
+
+func testBatch(t *testing.T, refsAhead bool) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		st, notes, replies, notified := batchKinds(t, db)
+		st, notes, replies, notified := batchKinds(t, db, refsAhead)
 		at := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
 		n := func(id, patient, slug, text string) note {
 			return note{Meta: resource.Meta{ID: id}, PatientID: patient, Slug: slug, Text: text, Written: at}
 		}
-		if _, _, err := notes.Create(t.Context(), n("n0", "p1", "s0", "stored")); err != nil {
-			t.Fatal(err)
+		for _, v := range []note{n("n0", "p1", "s0", "stored"), n("n9", "p1", "s9", "stored, no write of the batch has its ID")} {
+			if _, _, err := notes.Create(t.Context(), v); err != nil {
+				t.Fatal(err)
+			}
 		}
 		before := len(outbox(t, db))
 		*notified = 0
@@ -38,6 +50,7 @@ func TestBatch(t *testing.T) {
 			replies.Write(n("r3", "p2", "", "n0")),         // 8 another patient's note
 			notes.Write(n("n1", "p1", "s1", "new")),        // 9 line 0 again: unchanged
 			notes.Write(n("", "p1", "", "server chooses")), // 10 created with a new ID
+			replies.Write(n("r4", "p1", "", "n9")),         // 11 refers to a stored note
 		}
 		outs, err := st.Batch(t.Context(), ws, nil)
 		if err != nil {
@@ -50,7 +63,7 @@ func TestBatch(t *testing.T) {
 		}{{true, errs.Other, ""}, {false, errs.Other, ""}, {false, errs.Conflict, "id"}, {false, errs.Conflict, "slug"},
 			{false, errs.Conflict, "slug"}, {false, errs.Invalid, "text"}, {true, errs.Other, ""},
 			{false, errs.Unprocessable, "text"}, {false, errs.Unprocessable, "text"}, {false, errs.Other, ""},
-			{true, errs.Other, ""}}
+			{true, errs.Other, ""}, {true, errs.Other, ""}}
 		for i, w := range want {
 			o := outs[i]
 			if o.Created != w.created || (w.kind == errs.Other) != (o.Err == nil) ||
@@ -63,8 +76,8 @@ func TestBatch(t *testing.T) {
 		}
 		got := outbox(t, db)[before:]
 		// Line 9 reads the notes table, which writes the rows buffered before it, with
-		// their events (grouped by topic); line 10's follows.
-		if types(got) != "test.note.recorded test.reply.recorded test.note.recorded" {
+		// their events (grouped by topic); lines 10's and 11's follow.
+		if types(got) != "test.note.recorded test.reply.recorded test.note.recorded test.reply.recorded" {
 			t.Errorf("events %q: want one per created write", types(got))
 		}
 		if got[0].Data.NoteID != "n1" || got[1].Data.NoteID != "r1" || got[2].Data.NoteID != outs[10].ID || got[0].Key != "p1" {
@@ -95,7 +108,7 @@ func TestBatch(t *testing.T) {
 // TestBatchFailsWhole: a failure that is not a refusal (here, after's) writes nothing.
 func TestBatchFailsWhole(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		st, notes, _, _ := batchKinds(t, db)
+		st, notes, _, _ := batchKinds(t, db, false)
 		boom := errors.New("boom")
 		ws := []resource.Write{notes.Write(note{PatientID: "p1", Text: "a", Written: time.Now()})}
 		_, err := st.Batch(t.Context(), ws, func(*resource.Tx, []resource.Outcome) error { return boom })
@@ -114,7 +127,7 @@ func TestBatchFailsWhole(t *testing.T) {
 
 // batchKinds are notes and replies (notes whose text is the ID of the note replied
 // to, which must be the same patient's: a kind with a reference) on one store.
-func batchKinds(t *testing.T, db *store.DB) (*resource.Store, *resource.Kind[note, *note], *resource.Kind[note, *note], *int) {
+func batchKinds(t *testing.T, db *store.DB, refsAhead bool) (*resource.Store, *resource.Kind[note, *note], *resource.Kind[note, *note], *int) {
 	t.Helper()
 	if err := db.Migrate(context.Background(), migrations()); err != nil {
 		t.Fatal(err)
@@ -147,5 +160,8 @@ func batchKinds(t *testing.T, db *store.DB) (*resource.Store, *resource.Kind[not
 		Payload: func(n *note) any { return noteEvent{NoteID: n.ID, PatientID: n.PatientID} },
 		Ref:     func(n *note) any { return noteEvent{NoteID: n.ID, PatientID: n.PatientID} },
 	})
+	if refsAhead {
+		replies.Refs = func(n *note, ref func(table, id string)) { ref("notes", n.Text) }
+	}
 	return st, notes, replies, notified
 }

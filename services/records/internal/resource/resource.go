@@ -82,6 +82,11 @@ type Def[T any] struct {
 	// Check checks the resource against stored state (references resolve, belong to
 	// the same patient) and may fill derived fields. Optional.
 	Check func(ctx context.Context, tx *Tx, v *T) error
+	// Refs calls ref with the table and ID of each stored resource Check looks up by ID
+	// (Require, Load), so that a Batch looks them all up ahead, one query per table,
+	// instead of one query per reference. Optional, and only a cost: a reference it
+	// leaves out is looked up by Check as before. Empty IDs are ignored.
+	Refs func(v *T, ref func(table, id string))
 	// Visible refuses to show a stored resource that may no longer be shown (a shared
 	// record whose consent ended). Optional.
 	Visible func(ctx context.Context, q Querier, v *T) error
