@@ -33,6 +33,13 @@ type Facts interface {
 	Series(ctx context.Context, entity contract.Entity, program, measure string, year int) ([]membership.Fact, error)
 }
 
+// ColumnFacts is a Facts that also holds series as columns (the fact store and its
+// cache): the series of an entity — a group's: its clinicians' — one Columns each,
+// with a version token (unused here). Finder sweeps columns when its Facts has them.
+type ColumnFacts interface {
+	Columns(ctx context.Context, e contract.Entity, p measure.Program, measureID string, year int) ([]*membership.Columns, string, error)
+}
+
 // Program is the catalog's program for a rule book program.
 func Program(p rulebook.Program) (measure.Program, error) {
 	switch p {
@@ -240,12 +247,22 @@ func (f *Finder) Best(ctx context.Context, req Request) (Result, error) {
 		m      Measure
 		v      measure.Variant
 		facts  []membership.Fact
+		cols   []*membership.Columns // instead of facts, when the source holds columns
 		ts     []Tally
 		failed error
 	}
 	var sweeps []*sweep
 	for _, m := range s.Measures {
-		facts, err := f.Facts.Series(ctx, req.Entity, string(s.Catalog), m.Catalog.ID, req.Year)
+		var (
+			facts []membership.Fact
+			cols  []*membership.Columns
+			err   error
+		)
+		if cs, ok := f.Facts.(ColumnFacts); ok {
+			cols, _, err = cs.Columns(ctx, req.Entity, s.Catalog, m.Catalog.ID, req.Year)
+		} else {
+			facts, err = f.Facts.Series(ctx, req.Entity, string(s.Catalog), m.Catalog.ID, req.Year)
+		}
 		if err != nil {
 			return Result{}, fmt.Errorf("facts of %s: %w", m.Catalog.ID, err)
 		}
@@ -255,7 +272,7 @@ func (f *Finder) Best(ctx context.Context, req Request) (Result, error) {
 		}
 		// A provider picks the variant; per window we keep the better rate.
 		for _, v := range vs {
-			sweeps = append(sweeps, &sweep{m: m, v: v, facts: facts})
+			sweeps = append(sweeps, &sweep{m: m, v: v, facts: facts, cols: cols})
 		}
 	}
 	var wg sync.WaitGroup
@@ -265,7 +282,12 @@ func (f *Finder) Best(ctx context.Context, req Request) (Result, error) {
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			sw.ts, sw.failed = Sweep(sw.m.Catalog, req.Entity, periods, measure.Options{Calendar: f.Calendar, AsOf: req.AsOf, Variant: sw.v}, sw.facts)
+			o := measure.Options{Calendar: f.Calendar, AsOf: req.AsOf, Variant: sw.v}
+			if sw.cols != nil {
+				sw.ts, sw.failed = SweepColumns(sw.m.Catalog, req.Entity, periods, o, sw.cols)
+			} else {
+				sw.ts, sw.failed = Sweep(sw.m.Catalog, req.Entity, periods, o, sw.facts)
+			}
 		}()
 	}
 	wg.Wait()
