@@ -70,6 +70,13 @@ func TestColumnsEqualReference(t *testing.T) {
 				rt.Fatalf("columns give back facts they were not built from: %v", retract)
 			}
 		}
+		// A one-off count over columns (forecast, worklist) is the same count.
+		fresh, _ := seriesColumns(rt, facts)
+		once, err := membership.CountColumnsOnce(m, e, p, o, fresh...)
+		if err != nil {
+			rt.Fatalf("CountColumnsOnce %s: %v", m.ID, err)
+		}
+		same(rt, "CountColumnsOnce", want, once)
 		if e.Kind == measure.TIN && rapid.Bool().Draw(rt, "clinicians-first") {
 			// Some clinicians counted on their own first: the group then merges their
 			// remembered members.

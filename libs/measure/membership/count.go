@@ -81,6 +81,17 @@ func belongs(fe, e contract.Entity) bool {
 // each series decides are remembered by it (see Columns), so counting a group again
 // after one clinician's series changed recounts that clinician only.
 func CountColumns(m measure.Measure, e contract.Entity, p measure.Period, o measure.Options, cols ...*Columns) (measure.Result, error) {
+	return countColumns(m, e, p, o, true, cols)
+}
+
+// CountColumnsOnce is CountColumns for a one-off count (a forecast's as-of, a
+// worklist): it uses the members a series remembers for the same count but does not
+// remember its own, which would push out those of the reports counted again and again.
+func CountColumnsOnce(m measure.Measure, e contract.Entity, p measure.Period, o measure.Options, cols ...*Columns) (measure.Result, error) {
+	return countColumns(m, e, p, o, false, cols)
+}
+
+func countColumns(m measure.Measure, e contract.Entity, p measure.Period, o measure.Options, keep bool, cols []*Columns) (measure.Result, error) {
 	if err := countable(m); err != nil {
 		return measure.Result{}, err
 	}
@@ -88,7 +99,7 @@ func CountColumns(m measure.Measure, e contract.Entity, p measure.Period, o meas
 	if err != nil {
 		return measure.Result{}, err
 	}
-	c := counter{m: m, b: b, asOf: o.AsOf, loc: o.Calendar.Location()}
+	c := counter{m: m, b: b, asOf: o.AsOf, loc: o.Calendar.Location(), keep: keep}
 	c.key = memoKey{rule: fmt.Sprintf("%T%v", m.Rule, m.Rule), bounds: b, asOf: o.AsOf, zone: c.loc}
 	var held []*Columns
 	for _, s := range cols {
@@ -117,6 +128,7 @@ type counter struct {
 	asOf time.Time
 	loc  *time.Location
 	key  memoKey
+	keep bool // remember the members decided
 }
 
 // decide returns the members of one series, remembered or evaluated (and then
@@ -126,7 +138,9 @@ func (c counter) decide(s *Columns) []measure.Member {
 		return ms
 	}
 	ms := c.members(s)
-	s.remember(c.key, ms)
+	if c.keep {
+		s.remember(c.key, ms)
+	}
 	return ms
 }
 

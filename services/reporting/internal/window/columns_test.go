@@ -7,9 +7,16 @@ import (
 	"time"
 
 	"github.com/attest-ehr/attest/libs/contract"
+	"github.com/attest-ehr/attest/services/reporting/internal/facts"
 	"github.com/attest-ehr/attest/services/reporting/internal/rulebook"
 	"github.com/attest-ehr/attest/services/reporting/internal/window"
 	"github.com/attest-ehr/attest/services/reporting/internal/window/windowtest"
+)
+
+// The fact store (and its cache) hands its columns to the window, forecast and worklist.
+var (
+	_ window.ColumnFacts = (*facts.Store)(nil)
+	_ window.ColumnFacts = (*windowtest.ColumnMemory)(nil)
 )
 
 // TestBestOverColumns: a source holding columns (swept by SweepColumns) gives the

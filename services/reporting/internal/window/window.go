@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"math/big"
 	"runtime"
 	"slices"
@@ -407,4 +408,58 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// Held is one measure's series of an entity as a source gives them, for one-off
+// counts (a forecast, a worklist): columns when the source holds them (counted without
+// building anything), facts otherwise.
+type Held struct {
+	facts []membership.Fact
+	cols  []*membership.Columns
+}
+
+// Hold reads the series of entity e (a group's: its clinicians') for one measure.
+func Hold(ctx context.Context, src Facts, e contract.Entity, program measure.Program, measureID string, year int) (Held, error) {
+	if cs, ok := src.(ColumnFacts); ok {
+		cols, _, err := cs.Columns(ctx, e, program, measureID, year)
+		return Held{cols: cols}, err
+	}
+	facts, err := src.Series(ctx, e, string(program), measureID, year)
+	return Held{facts: facts}, err
+}
+
+// Count is membership.Count over the series held (membership.CountColumnsOnce over
+// columns: the same result, and the series' remembered members are left to reports).
+func (h Held) Count(m measure.Measure, e contract.Entity, p measure.Period, o measure.Options) (measure.Result, error) {
+	if h.cols != nil {
+		return membership.CountColumnsOnce(m, e, p, o, h.cols...)
+	}
+	return membership.Count(m, e, p, o, h.facts)
+}
+
+// Deadlines calls fn with every denominator fact's deadline (those that have one), in
+// the order the series hold them.
+func (h Held) Deadlines(fn func(patient, object, ref string, deadline time.Time)) {
+	each := func(facts []membership.Fact) {
+		for _, f := range facts {
+			if f.Role == membership.Denominator && !f.Deadline.IsZero() {
+				fn(f.Patient, f.Object, f.Ref, f.Deadline)
+			}
+		}
+	}
+	each(h.facts)
+	for _, c := range h.cols {
+		if !c.Nanos() {
+			each(c.Facts())
+			continue
+		}
+		for m := range c.Members() {
+			patient, object, first, end := c.Member(m)
+			for i := first; i < end; i++ {
+				if r := c.Row(i); r.Role == membership.Denominator && r.Deadline != math.MinInt64 {
+					fn(patient, object, r.Ref, time.Unix(0, r.Deadline).UTC())
+				}
+			}
+		}
+	}
 }
