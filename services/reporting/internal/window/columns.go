@@ -81,16 +81,7 @@ func (s *sweeper) read(c *clinicianFacts, cols *membership.Columns, first, end i
 		r := cols.Row(i)
 		x := fact{at: r.At, until: r.Until, ref: r.Ref, of: r.For, channel: r.Channel, deadline: r.Deadline,
 			out: r.Out != "", controlled: r.Controlled, anytime: r.Anytime}
-		switch r.Role {
-		case membership.Denominator:
-			c.den = append(c.den, x)
-		case membership.Numerator:
-			c.num = append(c.num, x)
-		case membership.Access:
-			c.access = append(c.access, x)
-		case membership.Gate:
-			c.gate = append(c.gate, x)
-		}
+		c.add(r.Role, x)
 	}
 	s.share(c)
 }

@@ -233,19 +233,24 @@ func (s *sweeper) clinician(fs []*membership.Fact) *clinicianFacts {
 	for _, f := range fs {
 		x := fact{at: f.At.UnixNano(), until: nanos(f.Until), ref: f.Ref, of: f.For, channel: f.Channel,
 			deadline: nanos(f.Deadline), out: f.Out != "", controlled: f.Controlled, anytime: f.Anytime}
-		switch f.Role {
-		case membership.Denominator:
-			c.den = append(c.den, x)
-		case membership.Numerator:
-			c.num = append(c.num, x)
-		case membership.Access:
-			c.access = append(c.access, x)
-		case membership.Gate:
-			c.gate = append(c.gate, x)
-		}
+		c.add(f.Role, x)
 	}
 	s.share(c)
 	return c
+}
+
+// add files a fact under its role (others are not counted).
+func (c *clinicianFacts) add(r membership.Role, x fact) {
+	switch r {
+	case membership.Denominator:
+		c.den = append(c.den, x)
+	case membership.Numerator:
+		c.num = append(c.num, x)
+	case membership.Access:
+		c.access = append(c.access, x)
+	case membership.Gate:
+		c.gate = append(c.gate, x)
+	}
 }
 
 // share finds, for each denominator fact and channel of the rule, the first access
