@@ -292,18 +292,43 @@ func appendTimes(ts []int64, c *clinicianFacts) []int64 {
 func (s *sweeper) cuts(mb *member, out []int) []int {
 	out = append(out, 0)
 	for _, t := range mb.times {
-		if t == math.MaxInt64 {
-			continue // no bound exceeds it
-		}
 		for _, b := range s.bounds {
-			// The first period whose bound exceeds t: the first at or above t+1.
-			if i, _ := slices.BinarySearch(b, t+1); i < s.n {
+			if i := firstAbove(b, t); i < s.n {
 				out = append(out, i)
 			}
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// firstAbove is the first index whose bound exceeds t (len(b) when none), b being
+// non-decreasing. The bounds of consecutive windows step about evenly (a day), so the
+// index is guessed by interpolation and checked, a few steps at most; a binary search
+// otherwise. It is most of a sweep's work: one per instant and bound.
+func firstAbove(b []int64, t int64) int {
+	n := len(b)
+	switch {
+	case t < b[0]:
+		return 0
+	case t >= b[n-1]:
+		return n
+	}
+	// Now b[0] ≤ t < b[n-1]: the answer is in [1, n-1]. Floats: b[0] may be far below.
+	g := int((float64(t) - float64(b[0])) / (float64(b[n-1]) - float64(b[0])) * float64(n-1))
+	for range 4 {
+		g = min(max(g, 1), n-1)
+		switch {
+		case b[g] <= t:
+			g++
+		case b[g-1] > t:
+			g--
+		default:
+			return g
+		}
+	}
+	i, _ := slices.BinarySearch(b, t+1) // t < b[n-1]: no overflow
+	return i
 }
 
 func (s *sweeper) inPeriod(t int64, w int) bool { return t >= s.from[w] && t < s.to[w] }
