@@ -314,3 +314,32 @@ func (c *Columns) remember(k memoKey, members []measure.Member) {
 	}
 	c.memo.entries = append(c.memo.entries, memoEntry{key: k, members: members})
 }
+
+// Row is one fact of a Columns as a sweep over many periods reads it: its role, its
+// references and its instants in Unix nanoseconds (math.MinInt64 for none). Strings
+// are substrings of the columns' text, shared, not copied.
+type Row struct {
+	Role                Role
+	Ref, For, Out       string
+	Channel             measure.Channel
+	At, Until, Deadline int64
+	Controlled, Anytime bool
+}
+
+// Nanos reports whether every instant the columns hold is in Unix nanoseconds (from
+// 1678 to 2261), so that Row's instants compare as the times do. Columns holding
+// other instants (sentinel times) must be read as Facts.
+func (c *Columns) Nanos() bool { return len(c.far) == 0 }
+
+// Member is member m (0 ≤ m < Members) of the columns: its patient and object and its
+// facts, rows [first, end), sorted by time and input as Count orders them.
+func (c *Columns) Member(m int) (patient, object string, first, end int) {
+	return c.str(c.patient[m]), c.str(c.object[m]), int(c.first[m]), int(c.first[m+1])
+}
+
+// Row is fact i of the columns. Its instants are meaningful only when Nanos is true.
+func (c *Columns) Row(i int) Row {
+	return Row{Role: roles[c.role[i]], Ref: c.str(c.ref[i]), For: c.str(c.forRef[i]), Out: c.str(c.out[i]),
+		Channel: measure.Channel(c.str(c.channel[i])), At: c.at[i], Until: c.until[i], Deadline: c.deadline[i],
+		Controlled: c.flags[i]&flagControlled != 0, Anytime: c.flags[i]&flagAnytime != 0}
+}

@@ -70,6 +70,27 @@ func TestColumnsEqualReference(t *testing.T) {
 				rt.Fatalf("columns give back facts they were not built from: %v", retract)
 			}
 		}
+		// A one-off count over columns (forecast, worklist) is the same count.
+		fresh, _ := seriesColumns(rt, facts)
+		once, err := membership.CountColumnsOnce(m, e, p, o, fresh...)
+		if err != nil {
+			rt.Fatalf("CountColumnsOnce %s: %v", m.ID, err)
+		}
+		same(rt, "CountColumnsOnce", want, once)
+		// Numbers only: the same numbers and judgement, no list (from nothing remembered,
+		// and below, from remembered members).
+		numbers := func(what string, cols []*membership.Columns) {
+			got, err := membership.CountColumnsNumbers(m, e, p, o, cols...)
+			if err != nil {
+				rt.Fatalf("%s %s: %v", what, m.ID, err)
+			}
+			w := want
+			w.Members = nil
+			if !reflect.DeepEqual(got, w) {
+				rt.Fatalf("%s: %+v, want %+v", what, got, w)
+			}
+		}
+		numbers("CountColumnsNumbers", fresh)
 		if e.Kind == measure.TIN && rapid.Bool().Draw(rt, "clinicians-first") {
 			// Some clinicians counted on their own first: the group then merges their
 			// remembered members.
@@ -89,6 +110,7 @@ func TestColumnsEqualReference(t *testing.T) {
 			}
 			same(rt, pass, want, got)
 		}
+		numbers("CountColumnsNumbers after CountColumns", cols)
 		runs++
 		if want.Denominator > 0 {
 			withDen++

@@ -81,6 +81,14 @@ func belongs(fe, e contract.Entity) bool {
 // each series decides are remembered by it (see Columns), so counting a group again
 // after one clinician's series changed recounts that clinician only.
 func CountColumns(m measure.Measure, e contract.Entity, p measure.Period, o measure.Options, cols ...*Columns) (measure.Result, error) {
+	return countColumns(m, e, p, o, true, cols)
+}
+
+// CountColumnsNumbers is CountColumns's numbers without its member list (Members is
+// nil): what a report of numbers only needs. A group's clinicians' decided members
+// (remembered, as CountColumns's) are merged as counts, with merge's rule, without
+// building the group's list of members — a list as long as the group's patients.
+func CountColumnsNumbers(m measure.Measure, e contract.Entity, p measure.Period, o measure.Options, cols ...*Columns) (measure.Result, error) {
 	if err := countable(m); err != nil {
 		return measure.Result{}, err
 	}
@@ -88,14 +96,46 @@ func CountColumns(m measure.Measure, e contract.Entity, p measure.Period, o meas
 	if err != nil {
 		return measure.Result{}, err
 	}
-	c := counter{m: m, b: b, asOf: o.AsOf, loc: o.Calendar.Location()}
-	c.key = memoKey{rule: fmt.Sprintf("%T%v", m.Rule, m.Rule), bounds: b, asOf: o.AsOf, zone: c.loc}
-	var held []*Columns
-	for _, s := range cols {
-		if x := s.series; belongs(x.Entity, e) && x.Program == m.Program && x.Measure == m.ID && x.Year == p.Year {
-			held = append(held, s)
+	c := newCounter(m, b, o, true)
+	held := c.held(e, p, cols)
+	r := measure.Result{MeasureID: m.ID, Entity: e, Period: p, Variant: b.Variant}
+	switch {
+	case e.Kind == measure.TIN:
+		lists, _ := c.decideAll(held)
+		r.Numerator, r.Denominator = mergeCount(lists)
+	case len(held) > 0:
+		for _, mb := range c.decide(held[0]) {
+			if mb.InDenominator {
+				r.Denominator++
+				if mb.InNumerator {
+					r.Numerator++
+				}
+			}
 		}
 	}
+	// As measure.Tally judges them.
+	r.Met = m.Threshold.Met(r.Numerator, r.Denominator)
+	r.Borderline = m.Threshold.Borderline(r.Numerator, r.Denominator)
+	return r, nil
+}
+
+// CountColumnsOnce is CountColumns for a one-off count (a forecast's as-of, a
+// worklist): it uses the members a series remembers for the same count but does not
+// remember its own, which would push out those of the reports counted again and again.
+func CountColumnsOnce(m measure.Measure, e contract.Entity, p measure.Period, o measure.Options, cols ...*Columns) (measure.Result, error) {
+	return countColumns(m, e, p, o, false, cols)
+}
+
+func countColumns(m measure.Measure, e contract.Entity, p measure.Period, o measure.Options, keep bool, cols []*Columns) (measure.Result, error) {
+	if err := countable(m); err != nil {
+		return measure.Result{}, err
+	}
+	b, err := measure.Resolve(m, e, p, o)
+	if err != nil {
+		return measure.Result{}, err
+	}
+	c := newCounter(m, b, o, keep)
+	held := c.held(e, p, cols)
 	var members []measure.Member
 	switch {
 	case e.Kind == measure.TIN:
@@ -110,6 +150,23 @@ func CountColumns(m measure.Measure, e contract.Entity, p measure.Period, o meas
 	return measure.Tally(m, e, p, b.Variant, members), nil
 }
 
+func newCounter(m measure.Measure, b measure.Bounds, o measure.Options, keep bool) counter {
+	c := counter{m: m, b: b, asOf: o.AsOf, loc: o.Calendar.Location(), keep: keep}
+	c.key = memoKey{rule: fmt.Sprintf("%T%v", m.Rule, m.Rule), bounds: b, asOf: o.AsOf, zone: c.loc}
+	return c
+}
+
+// held are the series of cols that are e's (a group's: its clinicians') for the count.
+func (c counter) held(e contract.Entity, p measure.Period, cols []*Columns) []*Columns {
+	var held []*Columns
+	for _, s := range cols {
+		if x := s.series; belongs(x.Entity, e) && x.Program == c.m.Program && x.Measure == c.m.ID && x.Year == p.Year {
+			held = append(held, s)
+		}
+	}
+	return held
+}
+
 // counter evaluates one measure and period from facts.
 type counter struct {
 	m    measure.Measure
@@ -117,6 +174,7 @@ type counter struct {
 	asOf time.Time
 	loc  *time.Location
 	key  memoKey
+	keep bool // remember the members decided
 }
 
 // decide returns the members of one series, remembered or evaluated (and then
@@ -126,7 +184,9 @@ func (c counter) decide(s *Columns) []measure.Member {
 		return ms
 	}
 	ms := c.members(s)
-	s.remember(c.key, ms)
+	if c.keep {
+		s.remember(c.key, ms)
+	}
 	return ms
 }
 
@@ -138,16 +198,56 @@ func (c counter) decide(s *Columns) []measure.Member {
 // copies the earlier clinicians' members again at each): the group's list comes out
 // sorted too, which Tally's sort then only checks.
 func (c counter) group(clinicians []*Columns) []measure.Member {
+	return merge(c.decideAll(clinicians))
+}
+
+// decideAll decides each clinician's members (remembered or evaluated), in NPI order,
+// with the entity each comes through.
+func (c counter) decideAll(clinicians []*Columns) (lists [][]measure.Member, via []string) {
 	clinicians = slices.Clone(clinicians)
 	slices.SortFunc(clinicians, func(a, b *Columns) int {
 		return cmp.Compare(clinician(a.series.Entity.ID), clinician(b.series.Entity.ID))
 	})
-	lists := make([][]measure.Member, len(clinicians))
-	via := make([]string, len(clinicians))
+	lists = make([][]measure.Member, len(clinicians))
+	via = make([]string, len(clinicians))
 	for i, s := range clinicians {
 		lists[i], via[i] = c.decide(s), s.series.Entity.String()
 	}
-	return merge(lists, via)
+	return lists, via
+}
+
+// mergeCount is merge's numerator and denominator, as measure.Tally counts the merged
+// list, without building it: per member, the in/out of the entry merge would keep.
+func mergeCount(lists [][]measure.Member) (num, den int) {
+	h := mergeHeap{lists: lists}
+	for i, l := range lists {
+		if len(l) > 0 {
+			h.heads = append(h.heads, head{list: i})
+		}
+	}
+	heap.Init(&h)
+	for h.Len() > 0 {
+		top := &lists[h.heads[0].list][h.heads[0].at]
+		inDen, inNum := top.InDenominator, top.InNumerator
+		h.advance()
+		for h.Len() > 0 {
+			b := &lists[h.heads[0].list][h.heads[0].at]
+			if b.PatientID != top.PatientID || b.Object != top.Object {
+				break
+			}
+			if b.InNumerator && !inNum || b.InDenominator && !inDen {
+				inDen, inNum = b.InDenominator, b.InNumerator
+			}
+			h.advance()
+		}
+		if inDen {
+			den++
+			if inNum {
+				num++
+			}
+		}
+	}
+	return num, den
 }
 
 // merge merges the members each clinician decided (lists[i], through via[i], in NPI

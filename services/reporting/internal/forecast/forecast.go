@@ -24,7 +24,6 @@ import (
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/measure"
-	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/services/reporting/internal/rulebook"
 	"github.com/attest-ehr/attest/services/reporting/internal/window"
 )
@@ -152,7 +151,7 @@ func (f *Forecaster) Forecast(ctx context.Context, req Request) (Result, error) 
 	now := measure.Period{Year: req.Year, First: from, Last: last}
 	before := measure.Period{Year: req.Year, First: from, Last: last.AddDate(0, 0, -recent)}
 	for _, m := range s.Measures {
-		facts, err := f.Facts.Series(ctx, req.Entity, string(s.Catalog), m.Catalog.ID, req.Year)
+		held, err := window.Hold(ctx, f.Facts, req.Entity, s.Catalog, m.Catalog.ID, req.Year)
 		if err != nil {
 			return Result{}, fmt.Errorf("facts of %s: %w", m.Catalog.ID, err)
 		}
@@ -163,13 +162,13 @@ func (f *Forecaster) Forecast(ctx context.Context, req Request) (Result, error) 
 		}
 		for i, v := range vs {
 			o := measure.Options{Calendar: f.Calendar, AsOf: req.AsOf, Variant: v}
-			n, err := membership.Count(m.Catalog, req.Entity, now, o, facts)
+			n, err := held.Count(m.Catalog, req.Entity, now, o)
 			if err != nil {
 				return Result{}, err
 			}
 			var b measure.Result
 			if recent > 0 {
-				if b, err = membership.Count(m.Catalog, req.Entity, before, o, facts); err != nil {
+				if b, err = held.Count(m.Catalog, req.Entity, before, o); err != nil {
 					return Result{}, err
 				}
 			}

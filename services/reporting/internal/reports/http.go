@@ -70,7 +70,7 @@ func (s *Service) Report(ctx context.Context, q Query) (Computed, error) {
 func Routes(mux *http.ServeMux, s *Service, log *slog.Logger) {
 	mux.Handle("GET /v1/reports", httpapi.NewServer(func(ctx context.Context, req any) (any, error) {
 		q := req.(Query)
-		q.WithoutLists = true
+		q.WithoutLists, q.NumbersOnly = true, true
 		c, err := s.Report(ctx, q)
 		if err != nil {
 			return nil, err

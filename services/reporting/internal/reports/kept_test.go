@@ -47,6 +47,19 @@ func TestKeptReports(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s, %s: the kept report differs from the one computed afresh", step, e)
 			}
+			// The JSON report (numbers only, no member list built) has the very numbers,
+			// kept or afresh.
+			for _, svc := range []*reports.Service{kept, fresh} {
+				q := query(e)
+				q.WithoutLists, q.NumbersOnly = true, true
+				numbers, err := svc.Report(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a, b := reports.WithoutMembers(numbers.Report), reports.WithoutMembers(want.Report); !reflect.DeepEqual(a, b) {
+					t.Fatalf("%s, %s: the numbers-only report differs:\n%+v\nwant\n%+v", step, e, a, b)
+				}
+			}
 			m := measureOf(t, got.Report, "PI_EP_1")
 			sra := measureOf(t, got.Report, "PI_PPHI_1").Answer
 			if m.Numerator != wantNum || m.Denominator != wantDen || len(m.Members) != int(wantDen) || sra == nil || *sra != wantSRA {

@@ -60,6 +60,10 @@ type Query struct {
 	// JSON report shows numbers only, and building a group's lists costs more than
 	// counting it.
 	WithoutLists bool
+	// NumbersOnly counts the numbers without any member list (Results hold none; a
+	// group's clinicians' members are merged as counts): the JSON report. A drill-down
+	// asks WithoutLists instead, for the lists.
+	NumbersOnly bool
 	// Money are the inputs the money depends on beyond the report (see Money).
 	Money MoneyInputs
 }
@@ -265,7 +269,11 @@ func (c *Computer) inputs(ctx context.Context, src facts.Source, q Query, book *
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			counted[i], failed[i] = membership.CountColumns(r.cm, q.Entity, period, o, r.cols...)
+			count := membership.CountColumns
+			if q.NumbersOnly {
+				count = membership.CountColumnsNumbers
+			}
+			counted[i], failed[i] = count(r.cm, q.Entity, period, o, r.cols...)
 		}()
 	}
 	wg.Wait()
@@ -275,7 +283,7 @@ func (c *Computer) inputs(ctx context.Context, src facts.Source, q Query, book *
 	out := computedInputs{inputs: map[string]report.MeasureInput{}, results: map[string]measure.Result{}}
 	for i, r := range ratios {
 		out.results[r.bm.ID] = counted[i]
-		out.inputs[r.bm.ID] = proportion(r.bm, counted[i], !q.WithoutLists)
+		out.inputs[r.bm.ID] = proportion(r.bm, counted[i], !q.WithoutLists && !q.NumbersOnly)
 		out.members += len(counted[i].Members) + len(out.inputs[r.bm.ID].Members)
 	}
 	for _, bm := range book.Measures {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -38,13 +37,25 @@ type Tally struct{ Numerator, Denominator int }
 // Bad arguments are membership.Count's errors (measure.Resolve's, per period), and
 // errs.Invalid naming "periods" when the bounds are not non-decreasing.
 func Sweep(m measure.Measure, e contract.Entity, ps []measure.Period, o measure.Options, facts []membership.Fact) ([]Tally, error) {
+	s, err := newSweeper(m, e, ps, o)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	for _, mb := range s.group(e, ps[0].Year, facts) {
+		s.add(mb)
+	}
+	return s.tallies(), nil
+}
+
+// newSweeper resolves every period's bounds (nil without periods).
+func newSweeper(m measure.Measure, e contract.Entity, ps []measure.Period, o measure.Options) (*sweeper, error) {
 	if m.Kind != measure.Ratio || m.Rule == nil {
 		return nil, errs.Field(errs.Invalid, "measure", "%s is not a ratio measure", m.ID)
 	}
 	if len(ps) == 0 {
 		return nil, nil
 	}
-	s := sweeper{m: m, n: len(ps), prior: population(m.Rule) == measure.PriorVisits}
+	s := &sweeper{m: m, n: len(ps), prior: population(m.Rule) == measure.PriorVisits}
 	s.from, s.to, s.winFrom, s.winTo, s.priorFrom = make([]int64, s.n), make([]int64, s.n), make([]int64, s.n), make([]int64, s.n), make([]int64, s.n)
 	for i, p := range ps {
 		b, err := measure.Resolve(m, e, p, o)
@@ -65,40 +76,52 @@ func Sweep(m measure.Measure, e contract.Entity, ps []measure.Period, o measure.
 	if r, ok := m.Rule.(measure.TimelyAccess); ok {
 		s.channels = r.Channels
 	}
-	year := ps[0].Year
-	members := s.group(e, year, facts)
-	den, num := make([]int, s.n+1), make([]int, s.n+1)
-	var cuts []int
-	for _, mb := range members {
-		cuts = s.cuts(mb, cuts[:0])
-		for i, lo := range cuts {
-			hi := s.n
-			if i+1 < len(cuts) {
-				hi = cuts[i+1]
+	s.bounds = [][]int64{s.from, s.to, s.winFrom, s.winTo}
+	if s.prior {
+		s.bounds = append(s.bounds, s.priorFrom)
+	}
+	s.den, s.num = make([]int, s.n+1), make([]int, s.n+1)
+	return s, nil
+}
+
+// add decides member mb once per segment of periods over which its state is
+// constant and adds it to those periods' difference arrays.
+func (s *sweeper) add(mb *member) {
+	s.cut = s.cuts(mb, s.cut[:0])
+	for i, lo := range s.cut {
+		hi := s.n
+		if i+1 < len(s.cut) {
+			hi = s.cut[i+1]
+		}
+		inDen, inNum := false, false
+		for _, c := range mb.clinicians {
+			d, n := s.decide(c, lo)
+			inDen, inNum = inDen || d, inNum || n
+			if inNum {
+				break // OR-ed: nothing later changes it
 			}
-			inDen, inNum := false, false
-			for _, c := range mb.clinicians {
-				d, n := s.decide(c, lo)
-				inDen, inNum = inDen || d, inNum || n
-			}
-			if inDen {
-				den[lo]++
-				den[hi]--
-				if inNum {
-					num[lo]++
-					num[hi]--
-				}
+		}
+		if inDen {
+			s.den[lo]++
+			s.den[hi]--
+			if inNum {
+				s.num[lo]++
+				s.num[hi]--
 			}
 		}
 	}
+}
+
+// tallies sums the difference arrays.
+func (s *sweeper) tallies() []Tally {
 	out := make([]Tally, s.n)
 	var d, n int
 	for i := range out {
-		d += den[i]
-		n += num[i]
+		d += s.den[i]
+		n += s.num[i]
 		out[i] = Tally{Numerator: n, Denominator: d}
 	}
-	return out, nil
+	return out
 }
 
 // nanos is t in Unix nanoseconds; the zero time (no bound) is the smallest value.
@@ -118,6 +141,9 @@ type sweeper struct {
 	variant                             measure.Variant
 	prior                               bool // the Stage 2 reminders' look-back population
 	channels                            []measure.Channel
+	bounds                              [][]int64 // the bounds a member's instants are compared with
+	den, num                            []int     // difference arrays over the periods
+	cut                                 []int     // scratch: one member's segment starts
 }
 
 // fact is the part of a membership fact a decision reads, with instants in nanoseconds.
@@ -136,8 +162,9 @@ type fact struct {
 type clinicianFacts struct {
 	object                 bool // a counted object, not a unique patient (as Count tells them apart)
 	den, num, access, gate []fact
-	// shares: per denominator fact, per channel of the rule, the first share.
-	shares [][]share
+	// shares: per denominator fact i, per channel k of the rule, the first share, at
+	// i*len(channels)+k.
+	shares []share
 }
 
 // share is how one denominator encounter's information was shared through one channel.
@@ -206,32 +233,45 @@ func (s *sweeper) clinician(fs []*membership.Fact) *clinicianFacts {
 	for _, f := range fs {
 		x := fact{at: f.At.UnixNano(), until: nanos(f.Until), ref: f.Ref, of: f.For, channel: f.Channel,
 			deadline: nanos(f.Deadline), out: f.Out != "", controlled: f.Controlled, anytime: f.Anytime}
-		switch f.Role {
-		case membership.Denominator:
-			c.den = append(c.den, x)
-		case membership.Numerator:
-			c.num = append(c.num, x)
-		case membership.Access:
-			c.access = append(c.access, x)
-		case membership.Gate:
-			c.gate = append(c.gate, x)
-		}
+		c.add(f.Role, x)
 	}
-	if len(s.channels) > 0 {
-		c.shares = make([][]share, len(c.den))
-		for i, d := range c.den {
-			c.shares[i] = make([]share, len(s.channels))
-			for k, ch := range s.channels {
-				j := slices.IndexFunc(c.access, func(a fact) bool { return a.of == d.ref && a.channel == ch })
-				if j >= 0 {
-					// timely: no deadline, or done no later than it.
-					at := c.access[j].at
-					c.shares[i][k] = share{found: true, at: at, timely: d.deadline == math.MinInt64 || at <= d.deadline}
-				}
-			}
-		}
-	}
+	s.share(c)
 	return c
+}
+
+// add files a fact under its role (others are not counted).
+func (c *clinicianFacts) add(r membership.Role, x fact) {
+	switch r {
+	case membership.Denominator:
+		c.den = append(c.den, x)
+	case membership.Numerator:
+		c.num = append(c.num, x)
+	case membership.Access:
+		c.access = append(c.access, x)
+	case membership.Gate:
+		c.gate = append(c.gate, x)
+	}
+}
+
+// share finds, for each denominator fact and channel of the rule, the first access
+// fact sharing it.
+func (s *sweeper) share(c *clinicianFacts) {
+	if len(s.channels) == 0 {
+		return
+	}
+	c.shares = slices.Grow(c.shares[:0], len(c.den)*len(s.channels))[:len(c.den)*len(s.channels)]
+	for i, d := range c.den {
+		for k, ch := range s.channels {
+			sh := share{}
+			j := slices.IndexFunc(c.access, func(a fact) bool { return a.of == d.ref && a.channel == ch })
+			if j >= 0 {
+				// timely: no deadline, or done no later than it.
+				at := c.access[j].at
+				sh = share{found: true, at: at, timely: d.deadline == math.MinInt64 || at <= d.deadline}
+			}
+			c.shares[i*len(s.channels)+k] = sh
+		}
+	}
 }
 
 func appendTimes(ts []int64, c *clinicianFacts) []int64 {
@@ -251,19 +291,44 @@ func appendTimes(ts []int64, c *clinicianFacts) []int64 {
 // exceeds the instant.
 func (s *sweeper) cuts(mb *member, out []int) []int {
 	out = append(out, 0)
-	bounds := [][]int64{s.from, s.to, s.winFrom, s.winTo}
-	if s.prior {
-		bounds = append(bounds, s.priorFrom)
-	}
 	for _, t := range mb.times {
-		for _, b := range bounds {
-			if i := sort.Search(s.n, func(i int) bool { return b[i] > t }); i < s.n {
+		for _, b := range s.bounds {
+			if i := firstAbove(b, t); i < s.n {
 				out = append(out, i)
 			}
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// firstAbove is the first index whose bound exceeds t (len(b) when none), b being
+// non-decreasing. The bounds of consecutive windows step about evenly (a day), so the
+// index is guessed by interpolation and checked, a few steps at most; a binary search
+// otherwise. It is most of a sweep's work: one per instant and bound.
+func firstAbove(b []int64, t int64) int {
+	n := len(b)
+	switch {
+	case t < b[0]:
+		return 0
+	case t >= b[n-1]:
+		return n
+	}
+	// Now b[0] ≤ t < b[n-1]: the answer is in [1, n-1]. Floats: b[0] may be far below.
+	g := int((float64(t) - float64(b[0])) / (float64(b[n-1]) - float64(b[0])) * float64(n-1))
+	for range 4 {
+		g = min(max(g, 1), n-1)
+		switch {
+		case b[g] <= t:
+			g++
+		case b[g-1] > t:
+			g--
+		default:
+			return g
+		}
+	}
+	i, _ := slices.BinarySearch(b, t+1) // t < b[n-1]: no overflow
+	return i
 }
 
 func (s *sweeper) inPeriod(t int64, w int) bool { return t >= s.from[w] && t < s.to[w] }
@@ -353,7 +418,8 @@ func (s *sweeper) timely(c *clinicianFacts, w int) bool {
 // access is one encounter's state: every channel shared in time and in the window.
 func (s *sweeper) access(c *clinicianFacts, i, w int) int {
 	d := c.den[i]
-	for _, sh := range c.shares[i] {
+	k := len(s.channels)
+	for _, sh := range c.shares[i*k : (i+1)*k] {
 		switch {
 		case !sh.found && s.asOf != math.MinInt64 && d.deadline != math.MinInt64 && s.asOf < d.deadline:
 			return pending

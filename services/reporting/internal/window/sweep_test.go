@@ -2,6 +2,7 @@ package window_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -98,6 +99,15 @@ func TestSweepEqualsCount(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d: sweep %s: %v", seed, m.ID, err)
 		}
+		// The sweep over columns (every series of the facts, as the fact store's cache
+		// holds them) gives the same tallies for every period.
+		fromCols, err := window.SweepColumns(m, e, ps, o, seriesColumns(t, facts))
+		if err != nil {
+			t.Fatalf("seed %d: sweep columns %s: %v", seed, m.ID, err)
+		}
+		if !slices.Equal(fromCols, got) {
+			t.Fatalf("seed %d: %s %s %d: sweep over columns %v, over facts %v", seed, m.ID, e, year, fromCols, got)
+		}
 		for _, i := range []int{0, n - 1, r.IntN(n), r.IntN(n)} {
 			want, err := membership.Count(m, e, ps[i], o, facts)
 			if err != nil {
@@ -148,4 +158,26 @@ func TestSweepRefusesBadArguments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seriesColumns holds facts as the fact store's cache does: one Columns per series.
+func seriesColumns(t testing.TB, facts []membership.Fact) []*membership.Columns {
+	bySeries := map[membership.Series][]membership.Fact{}
+	var order []membership.Series
+	for _, f := range facts {
+		x := f.Series()
+		if _, ok := bySeries[x]; !ok {
+			order = append(order, x)
+		}
+		bySeries[x] = append(bySeries[x], f)
+	}
+	out := make([]*membership.Columns, 0, len(order))
+	for _, x := range order {
+		c, err := membership.NewColumns(bySeries[x])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
 }

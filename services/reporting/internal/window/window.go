@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"math/big"
 	"runtime"
 	"slices"
@@ -31,6 +32,13 @@ import (
 // membership.Count expects for groups.
 type Facts interface {
 	Series(ctx context.Context, entity contract.Entity, program, measure string, year int) ([]membership.Fact, error)
+}
+
+// ColumnFacts is a Facts that also holds series as columns (the fact store and its
+// cache): the series of an entity — a group's: its clinicians' — one Columns each,
+// with a version token (unused here). Finder sweeps columns when its Facts has them.
+type ColumnFacts interface {
+	Columns(ctx context.Context, e contract.Entity, p measure.Program, measureID string, year int) ([]*membership.Columns, string, error)
 }
 
 // Program is the catalog's program for a rule book program.
@@ -240,12 +248,22 @@ func (f *Finder) Best(ctx context.Context, req Request) (Result, error) {
 		m      Measure
 		v      measure.Variant
 		facts  []membership.Fact
+		cols   []*membership.Columns // instead of facts, when the source holds columns
 		ts     []Tally
 		failed error
 	}
 	var sweeps []*sweep
 	for _, m := range s.Measures {
-		facts, err := f.Facts.Series(ctx, req.Entity, string(s.Catalog), m.Catalog.ID, req.Year)
+		var (
+			facts []membership.Fact
+			cols  []*membership.Columns
+			err   error
+		)
+		if cs, ok := f.Facts.(ColumnFacts); ok {
+			cols, _, err = cs.Columns(ctx, req.Entity, s.Catalog, m.Catalog.ID, req.Year)
+		} else {
+			facts, err = f.Facts.Series(ctx, req.Entity, string(s.Catalog), m.Catalog.ID, req.Year)
+		}
 		if err != nil {
 			return Result{}, fmt.Errorf("facts of %s: %w", m.Catalog.ID, err)
 		}
@@ -255,7 +273,7 @@ func (f *Finder) Best(ctx context.Context, req Request) (Result, error) {
 		}
 		// A provider picks the variant; per window we keep the better rate.
 		for _, v := range vs {
-			sweeps = append(sweeps, &sweep{m: m, v: v, facts: facts})
+			sweeps = append(sweeps, &sweep{m: m, v: v, facts: facts, cols: cols})
 		}
 	}
 	var wg sync.WaitGroup
@@ -265,7 +283,12 @@ func (f *Finder) Best(ctx context.Context, req Request) (Result, error) {
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			sw.ts, sw.failed = Sweep(sw.m.Catalog, req.Entity, periods, measure.Options{Calendar: f.Calendar, AsOf: req.AsOf, Variant: sw.v}, sw.facts)
+			o := measure.Options{Calendar: f.Calendar, AsOf: req.AsOf, Variant: sw.v}
+			if sw.cols != nil {
+				sw.ts, sw.failed = SweepColumns(sw.m.Catalog, req.Entity, periods, o, sw.cols)
+			} else {
+				sw.ts, sw.failed = Sweep(sw.m.Catalog, req.Entity, periods, o, sw.facts)
+			}
 		}()
 	}
 	wg.Wait()
@@ -385,4 +408,58 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// Held is one measure's series of an entity as a source gives them, for one-off
+// counts (a forecast, a worklist): columns when the source holds them (counted without
+// building anything), facts otherwise.
+type Held struct {
+	facts []membership.Fact
+	cols  []*membership.Columns
+}
+
+// Hold reads the series of entity e (a group's: its clinicians') for one measure.
+func Hold(ctx context.Context, src Facts, e contract.Entity, program measure.Program, measureID string, year int) (Held, error) {
+	if cs, ok := src.(ColumnFacts); ok {
+		cols, _, err := cs.Columns(ctx, e, program, measureID, year)
+		return Held{cols: cols}, err
+	}
+	facts, err := src.Series(ctx, e, string(program), measureID, year)
+	return Held{facts: facts}, err
+}
+
+// Count is membership.Count over the series held (membership.CountColumnsOnce over
+// columns: the same result, and the series' remembered members are left to reports).
+func (h Held) Count(m measure.Measure, e contract.Entity, p measure.Period, o measure.Options) (measure.Result, error) {
+	if h.cols != nil {
+		return membership.CountColumnsOnce(m, e, p, o, h.cols...)
+	}
+	return membership.Count(m, e, p, o, h.facts)
+}
+
+// Deadlines calls fn with every denominator fact's deadline (those that have one), in
+// the order the series hold them.
+func (h Held) Deadlines(fn func(patient, object, ref string, deadline time.Time)) {
+	each := func(facts []membership.Fact) {
+		for _, f := range facts {
+			if f.Role == membership.Denominator && !f.Deadline.IsZero() {
+				fn(f.Patient, f.Object, f.Ref, f.Deadline)
+			}
+		}
+	}
+	each(h.facts)
+	for _, c := range h.cols {
+		if !c.Nanos() {
+			each(c.Facts())
+			continue
+		}
+		for m := range c.Members() {
+			patient, object, first, end := c.Member(m)
+			for i := first; i < end; i++ {
+				if r := c.Row(i); r.Role == membership.Denominator && r.Deadline != math.MinInt64 {
+					fn(patient, object, r.Ref, time.Unix(0, r.Deadline).UTC())
+				}
+			}
+		}
+	}
 }

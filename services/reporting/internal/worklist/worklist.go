@@ -20,7 +20,6 @@ import (
 	"github.com/attest-ehr/attest/libs/contract"
 	"github.com/attest-ehr/attest/libs/errs"
 	"github.com/attest-ehr/attest/libs/measure"
-	"github.com/attest-ehr/attest/libs/measure/membership"
 	"github.com/attest-ehr/attest/services/reporting/internal/forecast"
 	"github.com/attest-ehr/attest/services/reporting/internal/rulebook"
 	"github.com/attest-ehr/attest/services/reporting/internal/window"
@@ -122,11 +121,11 @@ func (l *Lister) List(ctx context.Context, req Request) (Result, error) {
 	tallies := map[string]window.Tally{}
 	var items []Item
 	for _, m := range s.Measures {
-		facts, err := l.Facts.Series(ctx, req.Entity, string(s.Catalog), m.Catalog.ID, req.Year)
+		held, err := window.Hold(ctx, l.Facts, req.Entity, s.Catalog, m.Catalog.ID, req.Year)
 		if err != nil {
 			return Result{}, fmt.Errorf("facts of %s: %w", m.Catalog.ID, err)
 		}
-		r, err := l.count(m.Catalog, req.Entity, period, req.AsOf, facts)
+		r, err := l.count(m.Catalog, req.Entity, period, req.AsOf, held)
 		if err != nil {
 			return Result{}, err
 		}
@@ -139,7 +138,7 @@ func (l *Lister) List(ctx context.Context, req Request) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		items = append(items, candidates(m, r, b, facts, req.AsOf)...)
+		items = append(items, candidates(m, r, b, held, req.AsOf)...)
 	}
 	// Points per patient from the rule book's points after redistribution.
 	in, _ := s.Input(tallies, nil)
@@ -195,14 +194,14 @@ func (l *Lister) List(ctx context.Context, req Request) (Result, error) {
 }
 
 // count is Count with the variant whose rate is higher (the provider picks one).
-func (l *Lister) count(m measure.Measure, e contract.Entity, p measure.Period, asOf time.Time, facts []membership.Fact) (measure.Result, error) {
+func (l *Lister) count(m measure.Measure, e contract.Entity, p measure.Period, asOf time.Time, held window.Held) (measure.Result, error) {
 	vs := m.Variants
 	if len(vs) == 0 {
 		vs = []measure.Variant{measure.NoVariant}
 	}
 	var best measure.Result
 	for i, v := range vs {
-		r, err := membership.Count(m, e, p, measure.Options{Calendar: l.Calendar, AsOf: asOf, Variant: v}, facts)
+		r, err := held.Count(m, e, p, measure.Options{Calendar: l.Calendar, AsOf: asOf, Variant: v})
 		if err != nil {
 			return measure.Result{}, err
 		}
@@ -218,14 +217,12 @@ func (l *Lister) count(m measure.Measure, e contract.Entity, p measure.Period, a
 // for a member with no action in the window yet, the input's own deadline when it
 // has one, else the end of the numerator window — as long as it is after asOf.
 // Timely access missed, late or decremented cannot be mended.
-func candidates(m window.Measure, r measure.Result, b measure.Bounds, facts []membership.Fact, asOf time.Time) []Item {
+func candidates(m window.Measure, r measure.Result, b measure.Bounds, held window.Held, asOf time.Time) []Item {
 	type key struct{ patient, object, ref string }
 	deadlines := map[key]time.Time{}
-	for _, f := range facts {
-		if f.Role == membership.Denominator && !f.Deadline.IsZero() {
-			deadlines[key{f.Patient, f.Object, f.Ref}] = f.Deadline
-		}
-	}
+	held.Deadlines(func(patient, object, ref string, deadline time.Time) {
+		deadlines[key{patient, object, ref}] = deadline
+	})
 	_, timely := m.Catalog.Rule.(measure.TimelyAccess)
 	var out []Item
 	for _, mb := range r.Members {

@@ -248,3 +248,39 @@ func (m *Memory) Series(_ context.Context, e contract.Entity, program, measureID
 	}
 	return out, nil
 }
+
+// ColumnMemory is Memory whose series are also held as columns, built once, as the
+// fact store's cache holds them: Finder sweeps its columns.
+type ColumnMemory struct {
+	*Memory
+	cols map[membership.Series]*membership.Columns
+}
+
+// NewColumnMemory holds facts, and each series as columns.
+func NewColumnMemory(facts []membership.Fact) (*ColumnMemory, error) {
+	m := &ColumnMemory{Memory: NewMemory(facts), cols: map[membership.Series]*membership.Columns{}}
+	for x, fs := range m.series {
+		c, err := membership.NewColumns(fs)
+		if err != nil {
+			return nil, err
+		}
+		m.cols[x] = c
+	}
+	return m, nil
+}
+
+// Columns is the series of an entity as columns (a group's: its clinicians'), without
+// a version token.
+func (m *ColumnMemory) Columns(_ context.Context, e contract.Entity, p measure.Program, measureID string, year int) ([]*membership.Columns, string, error) {
+	es := []contract.Entity{e}
+	if e.Kind == contract.EntityTIN {
+		es = m.byTIN[e.ID]
+	}
+	var out []*membership.Columns
+	for _, x := range es {
+		if c, ok := m.cols[membership.Series{Entity: x, Program: p, Measure: measureID, Year: year}]; ok {
+			out = append(out, c)
+		}
+	}
+	return out, "", nil
+}
