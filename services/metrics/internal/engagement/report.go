@@ -190,11 +190,33 @@ func (k *Keeper) scan(ctx context.Context, q string, args ...any) ([]item, error
 // portalUse is every VDT action in [from, to) attributed to each clinic and clinician
 // that gave the patient access: a patient's use of their record counts for whoever
 // gave them access to it.
+//
+// The two sides are read by their keys and joined here rather than in SQL: without
+// statistics SQLite joined the grants through the primary key's kpi prefix instead of
+// the patient index — every use against every grant, 36 s at the 20,000-patient demo.
 func (k *Keeper) portalUse(ctx context.Context, from, to string) ([]item, error) {
-	q := fmt.Sprintf(`SELECT u.kpi, u.item_id, u.patient_id, u.at, g.clinic, g.clinician, u.value
-		FROM %[1]s u JOIN %[1]s g ON g.patient_id = u.patient_id AND g.kpi = ?
-		WHERE u.kpi = ? AND u.at >= ? AND u.at < ?`, k.table)
-	return k.scan(ctx, q, AccessProvisioned, PortalUse, from, to)
+	uses, err := k.scan(ctx, fmt.Sprintf(`SELECT kpi, item_id, patient_id, at, clinic, clinician, value FROM %s
+		WHERE kpi = ? AND at >= ? AND at < ?`, k.table), PortalUse, from, to)
+	if err != nil || len(uses) == 0 {
+		return nil, err
+	}
+	grants, err := k.scan(ctx, fmt.Sprintf(`SELECT kpi, item_id, patient_id, at, clinic, clinician, value FROM %s
+		WHERE kpi = ?`, k.table), AccessProvisioned)
+	if err != nil {
+		return nil, err
+	}
+	byPatient := make(map[string][]item, len(grants))
+	for _, g := range grants {
+		byPatient[g.patient] = append(byPatient[g.patient], g)
+	}
+	var out []item
+	for _, u := range uses {
+		for _, g := range byPatient[u.patient] {
+			u.clinic, u.clinician = g.clinic, g.clinician
+			out = append(out, u)
+		}
+	}
+	return out, nil
 }
 
 // answer is an answer with when it was asked.

@@ -46,7 +46,7 @@ import (
 //	ATTEST_DEMO_PATIENTS=20000 ATTEST_BENCH_DIR=/tmp/attest-demo \
 //	  go test -run '^$' -bench BenchmarkConsoleDemo -benchtime 200x -timeout 2h ./services/platform/internal/demo
 func BenchmarkConsoleDemo(b *testing.B) {
-	ctx := context.Background()
+	ctx, began := context.Background(), time.Now()
 	patients := 20000
 	if v := os.Getenv("ATTEST_DEMO_PATIENTS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -81,6 +81,7 @@ func BenchmarkConsoleDemo(b *testing.B) {
 		b.Logf("loaded %d resources for %d patients in %s", s.Imported+s.Unchanged, patients, s.Elapsed.Round(time.Second))
 	}
 	settle(b, p)
+	b.Logf("platform started, demo loaded and every consumer caught up %s after the start", time.Since(began).Round(time.Second))
 	tin := clinicTIN(b, demoDir, gateway.DemoClinic)
 
 	officer := signInDemo(b, p.URL, "demo-officer")
