@@ -22,7 +22,7 @@ func Machine() string {
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		f := strings.Fields(string(b))
 		if len(f) >= 3 {
-			load = fmt.Sprintf("; load average %s %s %s at the end (other helpers' builds and tests share the CPUs)", f[0], f[1], f[2])
+			load = fmt.Sprintf("; load average %s %s %s at the end (above 2 means other work shared the two CPUs)", f[0], f[1], f[2])
 		}
 	}
 	return fmt.Sprintf("%d CPUs%s, %s %s/%s%s", runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH, load)
