@@ -117,17 +117,29 @@ func Tally(m Measure, e contract.Entity, p Period, v Variant, members []Member) 
 		return cmp.Or(cmp.Compare(a.PatientID, b.PatientID), cmp.Compare(a.Object, b.Object))
 	})
 	r := Result{MeasureID: m.ID, Entity: e, Period: p, Variant: v, Members: members}
+	r.Numerator, r.Denominator = Counts(members)
+	r.Judge(m)
+	return r
+}
+
+// Counts is the numerator and denominator of members: those in the denominator, and
+// of them those in the numerator.
+func Counts(members []Member) (numerator, denominator int) {
 	for _, mb := range members {
 		if mb.InDenominator {
-			r.Denominator++
+			denominator++
 			if mb.InNumerator {
-				r.Numerator++
+				numerator++
 			}
 		}
 	}
+	return numerator, denominator
+}
+
+// Judge sets whether r's numbers meet m's threshold, and whether they are borderline.
+func (r *Result) Judge(m Measure) {
 	r.Met = m.Threshold.Met(r.Numerator, r.Denominator)
 	r.Borderline = m.Threshold.Borderline(r.Numerator, r.Denominator)
-	return r
 }
 
 // group evaluates a TIN as the union of its clinicians (every NPI with an item

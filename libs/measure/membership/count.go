@@ -104,18 +104,9 @@ func CountColumnsNumbers(m measure.Measure, e contract.Entity, p measure.Period,
 		lists, _ := c.decideAll(held)
 		r.Numerator, r.Denominator = mergeCount(lists)
 	case len(held) > 0:
-		for _, mb := range c.decide(held[0]) {
-			if mb.InDenominator {
-				r.Denominator++
-				if mb.InNumerator {
-					r.Numerator++
-				}
-			}
-		}
+		r.Numerator, r.Denominator = measure.Counts(c.decide(held[0]))
 	}
-	// As measure.Tally judges them.
-	r.Met = m.Threshold.Met(r.Numerator, r.Denominator)
-	r.Borderline = m.Threshold.Borderline(r.Numerator, r.Denominator)
+	r.Judge(m)
 	return r, nil
 }
 
