@@ -49,12 +49,20 @@ func TestGroupLag(t *testing.T) {
 			t.Errorf("Consume: %v", err)
 		}
 	}()
-	lag, err := event.GroupLag(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if lag.CaughtUp() {
-		t.Fatalf("handler blocked, lag %+v: want behind", lag)
+	// The consumer joins its group asynchronously; until it has, there is no group and
+	// so nothing behind. With the handler blocked, it must then be seen behind.
+	var lag event.Lag
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if lag, err = event.GroupLag(t.Context(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		if !lag.CaughtUp() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("handler blocked, lag %+v: want behind", lag)
+		}
 	}
 	close(release)
 	deadline := time.Now().Add(30 * time.Second)
